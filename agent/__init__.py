@@ -1,0 +1,1 @@
+"""fraudlens reasoning half: renderer, LLM client, LangGraph agent, risk policy, API, CLI."""

@@ -1,0 +1,3 @@
+"""fraudlens detection half: events, adapters, tokenizer, LSTM detector, baselines."""
+
+__version__ = "0.1.0"
