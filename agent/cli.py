@@ -1,4 +1,4 @@
-"""The `fraudlens` command: one CLI whose subcommands come from each package's command module."""
+"""The `fraudlens` command: one CLI; each package keeps its command functions, registered here."""
 
 from __future__ import annotations
 
@@ -9,14 +9,33 @@ app = typer.Typer(
     help="Screen e-commerce behaviour for fraud, explain flagged users with a local LLM, evaluate.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+bench_app = typer.Typer(help="Benchmarks that print figures measured side by side.")
+eval_app = typer.Typer(help="Evaluate the detector and the agent against labelled cases.")
+llm_app = typer.Typer(help="The local LLM: pull registry weights, serve them with vLLM.")
+serve_app = typer.Typer(help="Long-running services.")
+cases_app = typer.Typer(help="Labelled cases recorded by analysts.")
 
 
 def _register_commands() -> None:
-    # The CLI is the one composition root: it is the only place that sees every package.
+    # The CLI is the one place that sees every package (evals → agent → detectors elsewhere),
+    # so imports happen here, at start-up, not at module import.
     from detectors import commands as detector_commands
 
-    detector_commands.register(app)
+    app.command("train")(detector_commands.train)
+    app.command("screen")(detector_commands.screen)
+    bench_app.command("detector")(detector_commands.bench_detector)
+
+    for name, group in (
+        ("bench", bench_app),
+        ("eval", eval_app),
+        ("llm", llm_app),
+        ("serve", serve_app),
+        ("cases", cases_app),
+    ):
+        if group.registered_commands:
+            app.add_typer(group, name=name)
 
 
 def main() -> None:
