@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -65,6 +66,36 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     api_keys: list[ApiKey] = Field(default_factory=list)
+    """Accepted Bearer keys, each by name, sha256 of the key and scopes (`read`, `write`)."""
+    api_max_body_bytes: int = 2_000_000
+    """Larger request bodies are refused with 413."""
+    api_max_events_per_sequence: int = 5_000
+    """A user's sequence with more events is refused with 422."""
+    api_max_alerts_per_batch: int = 200
+    """A batch with more alerts is refused with 422."""
+    api_retry_interval_s: float = 60.0
+    """How often alerts whose verdict fell back to `manual_review` are retried."""
+    api_max_retries: int = 3
+    """Attempts after the first before an alert keeps its fallback verdict for good."""
+    chat_max_tokens: int = 400
+    """Longest answer the case chat streams back."""
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        # Development may run with sample keys; anything else must be configured for real.
+        if self.environment == "development":
+            return self
+        if not self.api_keys:
+            raise ValueError(f"environment={self.environment!r} needs at least one api_keys entry")
+        for key in self.api_keys:
+            if key.sha256 in PLACEHOLDER_SHA256 or not _is_sha256_hex(key.sha256):
+                raise ValueError(
+                    f"api key {key.name!r}: sha256 must be the 64-hex digest of a real key, "
+                    f"not a placeholder (environment={self.environment!r})"
+                )
+        if self.llm_api_key.get_secret_value() in PLACEHOLDER_SECRETS:
+            raise ValueError(f"llm_api_key is a placeholder (environment={self.environment!r})")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -76,6 +107,16 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+PLACEHOLDER_SECRETS = frozenset(("changethis", "changeme", "secret", "password", "test", ""))
+PLACEHOLDER_SHA256 = frozenset(
+    hashlib.sha256(secret.encode()).hexdigest() for secret in PLACEHOLDER_SECRETS
+)
+
+
+def _is_sha256_hex(text: str) -> bool:
+    return len(text) == 64 and all(char in "0123456789abcdef" for char in text)
 
 
 @lru_cache
