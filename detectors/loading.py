@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -64,14 +65,25 @@ def open_text(path: Path) -> IO[str]:
     return open(path, encoding="utf-8-sig", newline="")
 
 
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    """Open a file's bytes, transparently gunzipping `.gz`."""
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
 def _read_jsonl(path: Path, parse: Callable[[Any], T], report: LoadReport) -> Iterator[T]:
-    with open_text(path) as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
+    # Bytes, decoded line by line, so that one line that is not UTF-8 is rejected, not fatal.
+    with _open_binary(path) as lines:
+        for number, raw in enumerate(lines, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            if not raw.strip():
                 continue
             report.read += 1
             try:
-                item = parse(json.loads(line))
+                item = parse(json.loads(raw.decode("utf-8")))
+            except UnicodeDecodeError as error:
+                report.reject(number, f"not UTF-8 (byte {raw[error.start]:#04x} at {error.start})")
+                continue
             except json.JSONDecodeError as error:
                 report.reject(number, f"not valid JSON ({error.msg} at column {error.colno})")
                 continue

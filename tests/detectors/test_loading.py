@@ -86,6 +86,17 @@ def test_a_utf8_bom_is_ignored(tmp_path: Path) -> None:
     assert events[0].user_id == "u1"
 
 
+def test_a_line_that_is_not_utf8_is_rejected_not_fatal(tmp_path: Path) -> None:
+    lines = [line.encode() for line in as_lines(EVENTS)]
+    lines.insert(1, b'{"user_id": "u\xff", "ts": 1, "action": "view"}')
+    path = tmp_path / "latin.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    events, report = read_events(path)
+    assert [event.user_id for event in events] == ["u1", "u2", "u1"]
+    assert [problem.line for problem in report.problems] == [2]
+    assert report.problems[0].message.startswith("not UTF-8 (byte 0xff")
+
+
 def test_duplicates_are_merged_into_ordered_sequences(tmp_path: Path) -> None:
     duplicated = [*EVENTS, EVENTS[0], {**EVENTS[2], "ts": "2026-03-02T16:01:00+02:00"}]
     events, report = read_events(write_lines(tmp_path / "dup.jsonl", as_lines(duplicated)))
