@@ -129,6 +129,12 @@ def parse_ts(value: Any) -> float:
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise EventError("ts", f"not a finite number: {value!r}")
+        try:
+            datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            # Typically Unix milliseconds; accepted, it would break every later use of `ts`.
+            message = f"{value!r} as Unix seconds is outside years 1 to 9999 (milliseconds?)"
+            raise EventError("ts", message) from None
         return float(value)
     if isinstance(value, str):
         text = value.strip()

@@ -56,7 +56,7 @@ def test_naive_iso_time_is_rejected() -> None:
     assert "offset" in str(caught.value)
 
 
-@pytest.mark.parametrize("ts", ["yesterday", True, float("nan"), [1]])
+@pytest.mark.parametrize("ts", ["yesterday", True, float("nan"), [1], BASE_TS * 1000])
 def test_a_ts_that_is_no_time_is_rejected(ts: Any) -> None:
     with pytest.raises(EventError) as caught:
         parse_event(record(ts=ts))
