@@ -1,0 +1,168 @@
+"""Baselines behind the detector contract: an n-gram next-event model and an isolation forest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence as SequenceOf
+from typing import Self
+
+import numpy as np
+from sklearn.ensemble import IsolationForest
+
+from detectors.base import BaseDetector, threshold_for_flag_rate
+from detectors.events import ACTIONS
+from detectors.rules import CREDENTIAL_ACTIONS
+from detectors.sequences import Sequence
+from detectors.tokenizer import EncodedSequences, EventTokenizer, NotFittedError
+
+
+class NgramDetector(BaseDetector):
+    """Markov next-token model over the same tokens as the LSTM; score = mean per-event NLL.
+
+    Probabilities are interpolated down to the unigram (Dirichlet smoothing with `strength`):
+    p_n(t | ctx) = (count(ctx, t) + strength · p_{n-1}(t | shorter ctx)) / (count(ctx) + strength).
+    """
+
+    def __init__(
+        self, n: int = 3, strength: float = 1.0, min_count: int = 3, contamination: float = 0.05
+    ) -> None:
+        self.n = n
+        self.strength = strength
+        self.min_count = min_count
+        self.contamination = contamination
+        self.tokenizer_: EventTokenizer | None = None
+        self.tables_: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.unigram_: np.ndarray | None = None
+        self.threshold_: float | None = None
+
+    def fit(self, sequences: SequenceOf[Sequence], labels: SequenceOf[str] | None = None) -> Self:
+        """Count n-grams of all sequences (labels are not used: it is unsupervised)."""
+        if not sequences:
+            raise ValueError("cannot fit on 0 sequences; need ≥ 1")
+        self.tokenizer_ = EventTokenizer(min_count=self.min_count).fit(sequences)
+        encoded = self.tokenizer_.encode(sequences)
+        vocab = self.tokenizer_.vocab_size
+        self.unigram_ = (np.bincount(encoded.tokens, minlength=vocab) + 1.0) / (
+            encoded.tokens.size + vocab
+        )
+        self.tables_ = []
+        for order in range(1, self.n):
+            context = self._contexts(encoded, order)
+            pair_keys, pair_counts = np.unique(context * vocab + encoded.tokens, return_counts=True)
+            context_keys, context_counts = np.unique(context, return_counts=True)
+            self.tables_.append((pair_keys, pair_counts, context_keys, context_counts))
+        self.threshold_ = threshold_for_flag_rate(
+            self.decision_function(sequences), self.contamination
+        )
+        return self
+
+    def _contexts(self, encoded: EncodedSequences, order: int) -> np.ndarray:
+        """Code of the `order` tokens before each event (vocab_size stands for before-start)."""
+        assert self.tokenizer_ is not None
+        base = self.tokenizer_.vocab_size + 1
+        position = np.arange(encoded.tokens.size) - np.repeat(encoded.offsets[:-1], encoded.lengths)
+        code = np.zeros(encoded.tokens.size, dtype=np.int64)
+        for back in range(1, order + 1):
+            previous = np.roll(encoded.tokens, back)
+            code = code * base + np.where(position >= back, previous, base - 1)
+        return code
+
+    def event_nll(self, encoded: EncodedSequences) -> np.ndarray:
+        """(N,) negative log-probability of every event given the events before it."""
+        if self.unigram_ is None or self.tokenizer_ is None:
+            raise NotFittedError("NgramDetector is not fitted; call fit(sequences) first")
+        vocab = self.tokenizer_.vocab_size
+        probability = self.unigram_[encoded.tokens]
+        for order, (pair_keys, pair_counts, context_keys, context_counts) in enumerate(
+            self.tables_, start=1
+        ):
+            context = self._contexts(encoded, order)
+            pair = _lookup(pair_keys, pair_counts, context * vocab + encoded.tokens)
+            total = _lookup(context_keys, context_counts, context)
+            probability = (pair + self.strength * probability) / (total + self.strength)
+        return -np.log(probability)
+
+    def decision_function(self, sequences: SequenceOf[Sequence]) -> np.ndarray:
+        if self.tokenizer_ is None:
+            raise NotFittedError("NgramDetector is not fitted; call fit(sequences) first")
+        return self.score_encoded(self.tokenizer_.encode(sequences))
+
+    def score_encoded(self, encoded: EncodedSequences) -> np.ndarray:
+        """Mean per-event NLL per sequence, from already tokenised sequences."""
+        nll = self.event_nll(encoded)
+        sums = np.add.reduceat(nll, encoded.offsets[:-1]) if nll.size else np.zeros(0)
+        lengths = encoded.lengths
+        return np.where(lengths > 0, sums / np.maximum(lengths, 1), 0.0)
+
+
+def _lookup(keys: np.ndarray, counts: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Counts of `query` codes in a sorted key table (0 where absent)."""
+    if keys.size == 0:
+        return np.zeros(query.size)
+    position = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+    return np.where(keys[position] == query, counts[position], 0).astype(np.float64)
+
+
+def aggregate_features(sequence: Sequence) -> np.ndarray:
+    """Per-user aggregates: volume, pace, action mix, distinct devices/ips, money, outcomes."""
+    events = sequence.events
+    n = len(events)
+    ts = np.asarray([event.ts for event in events], dtype=np.float64)
+    gaps = np.diff(ts) if n > 1 else np.zeros(1)
+    duration = float(ts[-1] - ts[0]) if n else 0.0
+    action_index = {name: index for index, name in enumerate(ACTIONS)}
+    mix = np.zeros(len(ACTIONS) + 1)
+    for event in events:
+        mix[action_index.get(event.action, len(ACTIONS))] += 1
+    amounts = np.asarray([e.amount for e in events if e.amount is not None] or [0.0])
+    quantities = [e.quantity for e in events if e.quantity is not None]
+    distinct = [
+        len({getattr(e, name) for e in events if getattr(e, name) is not None})
+        for name in ("device_id", "ip", "country", "payment_method", "item_id", "category")
+    ]
+    return np.concatenate(
+        [
+            [
+                np.log1p(n),
+                np.log1p(duration),
+                np.log1p(n / max(duration / 3600.0, 1 / 60)),
+                np.log1p(float(np.median(gaps))),
+                np.log1p(float(gaps.min())),
+                np.log1p(float(amounts.sum())),
+                np.log1p(float(amounts.max())),
+                float(max(quantities, default=0)),
+                sum(e.status in ("declined", "failed") for e in events) / max(n, 1),
+                sum(e.action in CREDENTIAL_ACTIONS for e in events),
+            ],
+            np.log1p(distinct),
+            mix / max(n, 1),
+        ]
+    )
+
+
+class IsolationForestDetector(BaseDetector):
+    """sklearn's isolation forest on per-user aggregate features (unsupervised)."""
+
+    def __init__(self, n_estimators: int = 200, contamination: float = 0.05, seed: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.contamination = contamination
+        self.seed = seed
+        self.forest_: IsolationForest | None = None
+        self.threshold_: float | None = None
+
+    def fit(self, sequences: SequenceOf[Sequence], labels: SequenceOf[str] | None = None) -> Self:
+        """Fit on all sequences (labels are not used: it is unsupervised)."""
+        if not sequences:
+            raise ValueError("cannot fit on 0 sequences; need ≥ 1")
+        features = np.stack([aggregate_features(sequence) for sequence in sequences])
+        self.forest_ = IsolationForest(n_estimators=self.n_estimators, random_state=self.seed)
+        self.forest_.fit(features)
+        self.threshold_ = threshold_for_flag_rate(
+            self.decision_function(sequences), self.contamination
+        )
+        return self
+
+    def decision_function(self, sequences: SequenceOf[Sequence]) -> np.ndarray:
+        if self.forest_ is None:
+            raise NotFittedError("IsolationForestDetector is not fitted; call fit(sequences) first")
+        features = np.stack([aggregate_features(sequence) for sequence in sequences])
+        return -self.forest_.score_samples(features)

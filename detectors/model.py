@@ -1,0 +1,166 @@
+"""The LSTM sequence model: feature embeddings → LSTM → next-token head (+ optional type head)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+@dataclass
+class LSTMConfig:
+    """Everything needed to rebuild the module (saved with the weights)."""
+
+    feature_sizes: tuple[int, ...]
+    """Distinct ids per input feature column (one embedding table each)."""
+    vocab_size: int
+    """Composite tokens the next-token head predicts (id 0 = out of vocabulary)."""
+    n_types: int = 0
+    """Classes of the supervised fraud-type head; 0 = no supervised head."""
+    embed_dim: int = 64
+    hidden: int = 128
+    layers: int = 1
+    dropout: float = 0.0
+
+
+@dataclass
+class Surprise:
+    """Per-position next-token surprise and the per-sequence summary state."""
+
+    nll: torch.Tensor
+    """(B, T) negative log-likelihood of each true token (0 on padding)."""
+    rank: torch.Tensor
+    """(B, T) rank of each true token among the predictions, 1 = most expected."""
+    final: torch.Tensor
+    """(B, H) hidden state after the last event: the sequence embedding."""
+    type_probs: torch.Tensor | None
+    """(B, C) supervised head's distribution over fraud types, when it exists."""
+
+
+def select_device(requested: str | None = None) -> torch.device:
+    """CUDA when available (or asked for), else CPU."""
+    if requested:
+        return torch.device(requested)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autocast_for(device: torch.device) -> AbstractContextManager[object]:
+    """bf16 autocast on CUDA (cuDNN LSTM); full precision on CPU, where it is deterministic."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+class SequenceLSTM(nn.Module):
+    type_weights: torch.Tensor
+    """(C,) class weights of the type loss (balanced on the training labels)."""
+
+    def __init__(self, config: LSTMConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(size, config.embed_dim) for size in config.feature_sizes
+        )
+        self.bos = nn.Parameter(torch.zeros(config.embed_dim))
+        self.lstm = nn.LSTM(
+            config.embed_dim,
+            config.hidden,
+            num_layers=config.layers,
+            batch_first=True,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+        )
+        self.next_head = nn.Linear(config.hidden, config.vocab_size)
+        self.type_head = nn.Linear(config.hidden, config.n_types) if config.n_types else None
+        self.register_buffer("type_weights", torch.ones(max(config.n_types, 1)))
+
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """States after BOS and after each event, and the state after the last event.
+
+        x: (B, T, F) feature ids, padded; lengths: (B,) events per sequence (≥ 0).
+        """
+        batch, steps, _ = x.shape
+        embedded = sum(table(x[..., i]) for i, table in enumerate(self.embeddings))  # (B, T, E)
+        bos = self.bos.expand(batch, 1, -1)  # (B, 1, E)
+        inputs = torch.cat([bos, embedded], dim=1)  # (B, T+1, E)
+        packed = pack_padded_sequence(
+            inputs, (lengths + 1).cpu(), batch_first=True, enforce_sorted=False
+        )
+        output, (hidden, _) = self.lstm(packed)
+        states, _ = pad_packed_sequence(output, batch_first=True, total_length=steps + 1)
+        return states, hidden[-1]  # (B, T+1, H), (B, H)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        type_targets: torch.Tensor | None = None,
+        type_loss_weight: float = 1.0,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Next-token logits (B, T, V): position t is predicted from events before t.
+
+        With `targets` (B, T) the loss is the mean next-token cross-entropy over real events,
+        plus `type_loss_weight` × class-weighted type cross-entropy when `type_targets` (B,) given.
+        """
+        states, final = self.encode(x, lengths)
+        logits = self.next_head(states[:, :-1])  # (B, T, V)
+        if targets is None:
+            return logits, None
+        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]  # (B, T)
+        loss = F.cross_entropy(logits[mask].float(), targets[mask])
+        if type_targets is not None and self.type_head is not None:
+            type_logits = self.type_head(final).float()  # (B, C)
+            loss = loss + type_loss_weight * F.cross_entropy(
+                type_logits, type_targets, weight=self.type_weights
+            )
+        return logits, loss
+
+    def surprise(self, x: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor) -> Surprise:
+        """Score every position of every sequence in one packed pass."""
+        states, final = self.encode(x, lengths)
+        logits = self.next_head(states[:, :-1]).float()  # (B, T, V)
+        nll, rank = _nll_and_rank(logits, targets)
+        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
+        type_probs = None
+        if self.type_head is not None:
+            type_probs = torch.softmax(self.type_head(final).float(), dim=-1)  # (B, C)
+        return Surprise(nll * mask, rank * mask, final.float(), type_probs)
+
+    def surprise_per_window(
+        self, x: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor, window: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """DeepLog-style: one forward pass per position over the `window` events before it.
+
+        Returns (nll, rank), each (B, T); with window ≥ T it equals `surprise` exactly.
+        """
+        batch, steps, n_features = x.shape
+        position = torch.arange(steps, device=x.device)
+        valid = position[None, :] < lengths[:, None]  # (B, T)
+        seq_index, pos = valid.nonzero(as_tuple=True)  # (N,), (N,)
+        window_lengths = torch.clamp(pos, max=window)  # (N,)
+        start = pos - window_lengths
+        offsets = torch.arange(max(window, 1), device=x.device)
+        gather = torch.clamp(start[:, None] + offsets[None, :], max=steps - 1)  # (N, W)
+        windows = x[seq_index[:, None], gather]  # (N, W, F)
+        windows = windows * (offsets[None, :] < window_lengths[:, None])[..., None]
+        states, _ = self.encode(windows.reshape(-1, offsets.numel(), n_features), window_lengths)
+        last = states[torch.arange(pos.numel(), device=x.device), window_lengths]  # (N, H)
+        logits = self.next_head(last).float()  # (N, V)
+        nll_flat, rank_flat = _nll_and_rank(logits, targets[seq_index, pos])
+        nll = torch.zeros(batch, steps, device=x.device)
+        rank = torch.zeros(batch, steps, dtype=torch.long, device=x.device)
+        nll[seq_index, pos] = nll_flat
+        rank[seq_index, pos] = rank_flat
+        return nll, rank
+
+
+def _nll_and_rank(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(..., V) logits and (...) targets → NLL and 1-based rank of each target."""
+    log_probs = torch.log_softmax(logits, dim=-1)
+    true = log_probs.gather(-1, targets.unsqueeze(-1))  # (..., 1)
+    rank = (log_probs > true).sum(dim=-1) + 1
+    return -true.squeeze(-1), rank

@@ -1,0 +1,289 @@
+"""Events → tokens: the action plus learned buckets of gap, amount, quantity, status, novelty."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence as SequenceOf
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from detectors.events import ACTIONS, OTHER_PREFIX
+from detectors.sequences import Sequence
+
+OTHER_ACTION = OTHER_PREFIX + "*"
+"""Token part for an `other:<name>` action too rare to get its own."""
+OOV_TOKEN = "<oov>"
+FLAG_NAMES = ("new_device", "new_ip", "new_country")
+FLAG_FIELDS = ("device_id", "ip", "country")
+N_FEATURES = 6
+"""Feature columns per event: action, gap, amount, quantity, status, novelty flags."""
+
+
+class NotFittedError(RuntimeError):
+    """A detector or tokenizer used before `fit`."""
+
+
+@dataclass(slots=True)
+class EncodedSequences:
+    """Sequences flattened into arrays: rows of one sequence are contiguous, in time order."""
+
+    features: np.ndarray
+    """(N, N_FEATURES) int64 feature ids per event."""
+    tokens: np.ndarray
+    """(N,) int64 composite-token ids (0 = out of vocabulary): the next-event targets."""
+    offsets: np.ndarray
+    """(B + 1,) int64: sequence b is rows offsets[b]:offsets[b + 1]."""
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def _quantile_edges(values: np.ndarray, n_buckets: int) -> np.ndarray:
+    """Distinct inner quantile edges (2 significant digits, so tokens read well)."""
+    if values.size == 0 or n_buckets < 2:
+        return np.zeros(0)
+    raw = np.quantile(values, np.linspace(0, 1, n_buckets + 1)[1:-1])
+    rounded = [float(f"{edge:.2g}") for edge in raw]
+    return np.unique(np.asarray(rounded, dtype=np.float64))
+
+
+def _format_seconds(seconds: float) -> str:
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.2g}{unit}"
+    return f"{seconds:.2g}s"
+
+
+def _bucket_names(prefix: str, edges: list[float], fmt: Any = "{:g}".format) -> list[str]:
+    """Names for buckets 1..len(edges)+1 of `searchsorted(edges, v, side="right") + 1`."""
+    if not edges:
+        return [f"{prefix}*"]
+    return [f"{prefix}<{fmt(edge)}" for edge in edges] + [f"{prefix}≥{fmt(edges[-1])}"]
+
+
+@dataclass
+class EventTokenizer:
+    """Learns bucket edges and a token vocabulary from training sequences; encodes vectorised.
+
+    The model reads the feature columns (each embedded separately), and predicts the composite
+    token; a composite seen fewer than `min_count` times in training is out of vocabulary.
+    """
+
+    min_count: int = 3
+    n_gap_buckets: int = 8
+    n_amount_buckets: int = 6
+    n_quantity_buckets: int = 4
+    actions_: list[str] = field(default_factory=list)
+    statuses_: list[str] = field(default_factory=list)
+    gap_edges_: list[float] = field(default_factory=list)
+    amount_edges_: list[float] = field(default_factory=list)
+    quantity_edges_: list[float] = field(default_factory=list)
+    vocab_codes_: list[int] = field(default_factory=list)
+
+    # --- fitting -------------------------------------------------------------------------
+    def fit(self, sequences: SequenceOf[Sequence]) -> EventTokenizer:
+        events = [event for sequence in sequences for event in sequence.events]
+        if not events:
+            raise ValueError("cannot fit a tokenizer on 0 events; need ≥ 1")
+        counts = Counter(event.action for event in events)
+        frequent_other = sorted(
+            name
+            for name, count in counts.items()
+            if name.startswith(OTHER_PREFIX) and count >= self.min_count
+        )
+        self.actions_ = [OTHER_ACTION, *ACTIONS, *frequent_other]
+        status_counts = Counter(event.status for event in events if event.status)
+        self.statuses_ = sorted(s for s, c in status_counts.items() if c >= self.min_count)
+        raw = self._raw_columns(sequences)
+        gaps = raw["gap"][raw["gap"] >= 0]
+        self.gap_edges_ = _quantile_edges(gaps, self.n_gap_buckets).tolist()
+        amounts = raw["amount"][~np.isnan(raw["amount"])]
+        self.amount_edges_ = _quantile_edges(amounts, self.n_amount_buckets).tolist()
+        quantities = raw["quantity"][~np.isnan(raw["quantity"])]
+        self.quantity_edges_ = _quantile_edges(quantities, self.n_quantity_buckets).tolist()
+        codes = self._codes(self._features(sequences, raw))
+        unique, code_counts = np.unique(codes, return_counts=True)
+        self.vocab_codes_ = unique[code_counts >= self.min_count].tolist()
+        return self
+
+    def _check_fitted(self) -> None:
+        if not self.actions_:
+            raise NotFittedError("EventTokenizer is not fitted; call fit(sequences) first")
+
+    # --- sizes -------------------------------------------------------------------------
+    @property
+    def feature_sizes(self) -> tuple[int, ...]:
+        """Number of distinct ids per feature column (the embedding table sizes)."""
+        self._check_fitted()
+        return (
+            len(self.actions_),
+            len(self.gap_edges_) + 2,
+            len(self.amount_edges_) + 2,
+            len(self.quantity_edges_) + 2,
+            len(self.statuses_) + 2,
+            2 ** len(FLAG_NAMES),
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        """Composite tokens plus the out-of-vocabulary token (id 0)."""
+        return len(self.vocab_codes_) + 1
+
+    # --- encoding ------------------------------------------------------------------------
+    def encode(self, sequences: SequenceOf[Sequence]) -> EncodedSequences:
+        self._check_fitted()
+        features = self._features(sequences, self._raw_columns(sequences))
+        lengths = np.fromiter((len(s.events) for s in sequences), np.int64, len(sequences))
+        offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return EncodedSequences(features, self._token_ids(self._codes(features)), offsets)
+
+    def _raw_columns(self, sequences: SequenceOf[Sequence]) -> dict[str, np.ndarray]:
+        events = [event for sequence in sequences for event in sequence.events]
+        lengths = np.fromiter((len(s.events) for s in sequences), np.int64, len(sequences))
+        seq_index = np.repeat(np.arange(len(sequences)), lengths)
+        ts = np.fromiter((event.ts for event in events), np.float64, len(events))
+        gap = np.empty_like(ts)
+        gap[1:] = np.diff(ts)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        gap[starts[lengths > 0]] = -1.0  # first event of a sequence has no gap
+        nan = float("nan")
+        amount = np.fromiter(
+            (nan if e.amount is None else e.amount for e in events), np.float64, len(events)
+        )
+        quantity = np.fromiter(
+            (nan if e.quantity is None else e.quantity for e in events), np.float64, len(events)
+        )
+        columns = {"seq": seq_index, "gap": gap, "amount": amount, "quantity": quantity}
+        for name in FLAG_FIELDS:
+            codes: dict[str, int] = {}
+            columns[name] = np.fromiter(
+                (
+                    -1
+                    if (value := getattr(e, name)) is None
+                    else codes.setdefault(value, len(codes))
+                    for e in events
+                ),
+                np.int64,
+                len(events),
+            )
+        action_ids = {name: index for index, name in enumerate(self.actions_)}
+        columns["action"] = np.fromiter(
+            (action_ids.get(e.action, 0) for e in events), np.int64, len(events)
+        )
+        status_ids = {name: index + 2 for index, name in enumerate(self.statuses_)}
+        columns["status"] = np.fromiter(
+            (0 if not e.status else status_ids.get(e.status, 1) for e in events),
+            np.int64,
+            len(events),
+        )
+        return columns
+
+    def _features(self, sequences: SequenceOf[Sequence], raw: dict[str, np.ndarray]) -> np.ndarray:
+        n = raw["gap"].size
+        features = np.zeros((n, N_FEATURES), dtype=np.int64)
+        features[:, 0] = raw["action"]
+        gap = raw["gap"]
+        features[:, 1] = np.where(
+            gap < 0, 0, np.searchsorted(np.asarray(self.gap_edges_), gap, side="right") + 1
+        )
+        for column, name, edges in (
+            (2, "amount", self.amount_edges_),
+            (3, "quantity", self.quantity_edges_),
+        ):
+            values = raw[name]
+            buckets = np.searchsorted(np.asarray(edges), np.nan_to_num(values), side="right") + 1
+            features[:, column] = np.where(np.isnan(values), 0, buckets)
+        features[:, 4] = raw["status"]
+        flags = np.zeros(n, dtype=np.int64)
+        for bit, name in enumerate(FLAG_FIELDS):
+            flags |= self._novelty(raw["seq"], raw[name]).astype(np.int64) << bit
+        features[:, 5] = flags
+        return features
+
+    @staticmethod
+    def _novelty(seq_index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """True where a value is first seen in its sequence after some earlier known value."""
+        novel = np.zeros(values.size, dtype=bool)
+        rows = np.flatnonzero(values >= 0)
+        if rows.size == 0:
+            return novel
+        key = seq_index[rows] * (int(values.max()) + 1) + values[rows]
+        _, first_of_value = np.unique(key, return_index=True)
+        _, first_of_sequence = np.unique(seq_index[rows], return_index=True)
+        novel[rows[first_of_value]] = True
+        novel[rows[first_of_sequence]] = False  # nothing earlier to be new against
+        return novel
+
+    def _codes(self, features: np.ndarray) -> np.ndarray:
+        """Mixed-radix code of all feature columns: one integer per distinct composite token."""
+        code = np.zeros(features.shape[0], dtype=np.int64)
+        for column, size in enumerate(self.feature_sizes):
+            code = code * size + features[:, column]
+        return code
+
+    def _token_ids(self, codes: np.ndarray) -> np.ndarray:
+        vocab = np.asarray(self.vocab_codes_, dtype=np.int64)
+        if vocab.size == 0:
+            return np.zeros(codes.size, dtype=np.int64)
+        position = np.minimum(np.searchsorted(vocab, codes), vocab.size - 1)
+        return np.where(vocab[position] == codes, position + 1, 0)
+
+    # --- names ---------------------------------------------------------------------------
+    def feature_names(self, row: np.ndarray) -> str:
+        """Readable token of one feature row, e.g. `payment_attempt|gap<10s|amt<5|declined`."""
+        parts = [self.actions_[row[0]]]
+        if row[1] > 0:
+            parts.append(_bucket_names("gap", self.gap_edges_, _format_seconds)[row[1] - 1])
+        if row[2] > 0:
+            parts.append(_bucket_names("amt", self.amount_edges_)[row[2] - 1])
+        if row[3] > 0:
+            parts.append(_bucket_names("qty", self.quantity_edges_)[row[3] - 1])
+        if row[4] > 0:
+            parts.append("status:other" if row[4] == 1 else self.statuses_[row[4] - 2])
+        parts += [name for bit, name in enumerate(FLAG_NAMES) if row[5] >> bit & 1]
+        return "|".join(parts)
+
+    def token_name(self, token_id: int) -> str:
+        """Readable name of a composite-token id (0 → `<oov>`)."""
+        if token_id == 0:
+            return OOV_TOKEN
+        code = self.vocab_codes_[token_id - 1]
+        row = np.zeros(N_FEATURES, dtype=np.int64)
+        for column, size in reversed(list(enumerate(self.feature_sizes))):
+            code, row[column] = divmod(code, size)
+        return self.feature_names(row)
+
+    # --- persistence ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        self._check_fitted()
+        return {
+            "min_count": self.min_count,
+            "n_gap_buckets": self.n_gap_buckets,
+            "n_amount_buckets": self.n_amount_buckets,
+            "n_quantity_buckets": self.n_quantity_buckets,
+            "actions": self.actions_,
+            "statuses": self.statuses_,
+            "gap_edges": self.gap_edges_,
+            "amount_edges": self.amount_edges_,
+            "quantity_edges": self.quantity_edges_,
+            "vocab_codes": self.vocab_codes_,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EventTokenizer:
+        return cls(
+            min_count=int(data["min_count"]),
+            n_gap_buckets=int(data["n_gap_buckets"]),
+            n_amount_buckets=int(data["n_amount_buckets"]),
+            n_quantity_buckets=int(data["n_quantity_buckets"]),
+            actions_=list(data["actions"]),
+            statuses_=list(data["statuses"]),
+            gap_edges_=[float(edge) for edge in data["gap_edges"]],
+            amount_edges_=[float(edge) for edge in data["amount_edges"]],
+            quantity_edges_=[float(edge) for edge in data["quantity_edges"]],
+            vocab_codes_=[int(code) for code in data["vocab_codes"]],
+        )

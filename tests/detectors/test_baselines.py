@@ -1,0 +1,55 @@
+"""Baselines behind the detector contract: n-gram, isolation forest, rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from detector_fixtures import make_sequences
+from sklearn.metrics import roc_auc_score
+
+from detectors.base import BaseDetector, threshold_for_flag_rate, threshold_for_recall
+from detectors.baselines import IsolationForestDetector, NgramDetector
+from detectors.rules import RuleDetector
+from detectors.tokenizer import NotFittedError
+
+BASELINES = [NgramDetector, IsolationForestDetector, RuleDetector]
+
+
+@pytest.mark.parametrize("cls", BASELINES)
+def test_baseline_contract_and_quality_floor(cls: type[BaseDetector]) -> None:
+    train, _ = make_sequences(300, 0, seed=1)
+    test, labels = make_sequences(150, 30, seed=2)
+    detector = cls().fit(train)
+    scores = detector.decision_function(test)
+    assert scores.shape == (len(test),)
+    is_fraud = np.asarray([label != "none" for label in labels])
+    assert roc_auc_score(is_fraud, scores) >= 0.8
+    assert detector.threshold_ is not None
+    assert np.array_equal(detector.predict(test), (scores >= detector.threshold_).astype(int))
+
+
+@pytest.mark.parametrize("cls", BASELINES)
+def test_baseline_unfitted_guard(cls: type[BaseDetector]) -> None:
+    sequences, _ = make_sequences(3, 1)
+    with pytest.raises(NotFittedError):
+        cls().predict(sequences)
+    with pytest.raises(ValueError, match="0 sequences"):
+        cls().fit([])
+
+
+def test_ngram_scores_a_seen_sequence_below_an_unseen_one() -> None:
+    train, _ = make_sequences(200, 0, seed=3)
+    fraud, _ = make_sequences(0, 4, seed=4)
+    detector = NgramDetector().fit(train)
+    assert detector.decision_function(fraud).min() > np.median(detector.decision_function(train))
+
+
+def test_thresholds_for_rate_and_recall() -> None:
+    scores = np.arange(10, dtype=float)
+    assert threshold_for_flag_rate(scores, 0.2) == 8.0
+    is_fraud = np.zeros(10, dtype=bool)
+    is_fraud[[3, 7, 9]] = True
+    assert threshold_for_recall(scores, is_fraud, 0.66) == 7.0
+    assert threshold_for_recall(scores, is_fraud, 1.0) == 3.0
+    with pytest.raises(ValueError, match="no fraud among 10"):
+        threshold_for_recall(scores, np.zeros(10, dtype=bool), 0.5)

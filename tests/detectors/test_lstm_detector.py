@@ -1,0 +1,124 @@
+"""The LSTM detector: seeded quality floor, one-pass = per-window, save/load, threshold, guards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from detector_fixtures import make_sequences
+from sklearn.metrics import roc_auc_score
+
+from detectors.cases import FRAUD_TYPES
+from detectors.detector import LSTMDetector
+from detectors.tokenizer import NotFittedError
+from detectors.training import padded_batch
+
+
+def small_detector(epochs: int = 4) -> LSTMDetector:
+    return LSTMDetector(hidden=32, embed_dim=16, epochs=epochs, seed=0)
+
+
+@pytest.fixture(scope="module")
+def unsupervised() -> LSTMDetector:
+    sequences, _ = make_sequences(400, 0, seed=1)
+    return small_detector().fit(sequences)
+
+
+@pytest.fixture(scope="module")
+def supervised() -> LSTMDetector:
+    return small_detector().fit(*make_sequences(300, 60, seed=3))
+
+
+def test_self_supervised_quality_floor_on_injected_anomalies(unsupervised: LSTMDetector) -> None:
+    sequences, labels = make_sequences(200, 40, seed=2)
+    scores = unsupervised.decision_function(sequences)
+    is_fraud = np.asarray([label != "none" for label in labels])
+    assert roc_auc_score(is_fraud, scores) >= 0.9
+
+
+def test_supervised_head_gives_type_probabilities(supervised: LSTMDetector) -> None:
+    sequences, labels = make_sequences(100, 20, seed=4)
+    results = supervised.explain(sequences)
+    is_fraud = np.asarray([label != "none" for label in labels])
+    assert roc_auc_score(is_fraud, [r.score for r in results]) >= 0.95
+    for result, sequence in zip(results, sequences, strict=True):
+        assert result.fraud_type_probs is not None
+        assert set(result.fraud_type_probs) == set(FRAUD_TYPES)
+        assert sum(result.fraud_type_probs.values()) == pytest.approx(1.0, abs=1e-4)
+        assert [event.index for event in result.events] == list(range(len(sequence)))
+        assert all(event.rank >= 1 and event.nll >= 0 for event in result.events)
+        assert result.embedding is not None and len(result.embedding) == 32
+    takeover = [r for r, label in zip(results, labels, strict=True) if label == "account_takeover"]
+    probs = takeover[0].fraud_type_probs
+    assert probs is not None
+    assert max(probs, key=lambda name: probs[name]) != "none"
+
+
+def test_one_pass_equals_per_window_scoring(unsupervised: LSTMDetector) -> None:
+    sequences, _ = make_sequences(12, 4, seed=5)
+    assert unsupervised.tokenizer_ is not None and unsupervised.model_ is not None
+    encoded = unsupervised.tokenizer_.encode(sequences)
+    batch = padded_batch(encoded, np.arange(len(sequences)), torch.device("cpu"))
+    with torch.inference_mode():
+        one_pass = unsupervised.model_.surprise(batch.x, batch.lengths, batch.targets)
+        nll, rank = unsupervised.model_.surprise_per_window(
+            batch.x, batch.lengths, batch.targets, window=batch.x.shape[1]
+        )
+    assert torch.allclose(one_pass.nll, nll, atol=1e-4)
+    assert torch.equal(one_pass.rank, rank)
+
+
+def test_save_load_round_trip_is_identical_and_pickle_free(
+    supervised: LSTMDetector, tmp_path: Path
+) -> None:
+    sequences, _ = make_sequences(50, 10, seed=6)
+    supervised.save(tmp_path / "model")
+    files = sorted(path.name for path in (tmp_path / "model").iterdir())
+    assert files == ["detector.json", "model.safetensors"]
+    assert b"\x80\x04" not in (tmp_path / "model" / "detector.json").read_bytes()
+    loaded = LSTMDetector.load(tmp_path / "model")
+    assert np.array_equal(
+        loaded.decision_function(sequences), supervised.decision_function(sequences)
+    )
+    assert loaded.threshold_ == supervised.threshold_
+    assert loaded.version == supervised.version and loaded.version.startswith("lstm-")
+    assert loaded.tokenizer_ is not None and supervised.tokenizer_ is not None
+    assert loaded.tokenizer_.to_dict() == supervised.tokenizer_.to_dict()
+
+
+def test_predict_follows_threshold(unsupervised: LSTMDetector) -> None:
+    sequences, labels = make_sequences(100, 20, seed=7)
+    scores = unsupervised.decision_function(sequences)
+    assert np.array_equal(
+        unsupervised.predict(sequences), (scores >= unsupervised.threshold_).astype(int)
+    )
+    threshold = unsupervised.calibrate_threshold(sequences, labels, target_recall=0.9)
+    flagged = unsupervised.predict(sequences).astype(bool)
+    is_fraud = np.asarray([label != "none" for label in labels])
+    assert threshold == unsupervised.threshold_
+    assert flagged[is_fraud].mean() >= 0.9
+    unsupervised.calibrate_threshold(sequences, target_flag_rate=0.1)
+    assert unsupervised.predict(sequences).sum() == 12
+
+
+def test_unfitted_guard_and_bad_input() -> None:
+    sequences, labels = make_sequences(5, 1)
+    detector = small_detector()
+    with pytest.raises(NotFittedError, match="not fitted"):
+        detector.decision_function(sequences)
+    with pytest.raises(NotFittedError):
+        detector.predict(sequences)
+    with pytest.raises(ValueError, match="5 labels for 6 sequences"):
+        detector.fit(sequences, labels[:5])
+    with pytest.raises(ValueError, match="not FRAUD_TYPES"):
+        detector.fit(sequences, ["fraud"] * 6)
+
+
+def test_training_is_deterministic_on_cpu() -> None:
+    sequences, _ = make_sequences(60, 0, seed=8)
+    first = small_detector(epochs=1).fit(sequences)
+    second = small_detector(epochs=1).fit(sequences)
+    assert first.version == second.version
+    assert np.array_equal(first.decision_function(sequences), second.decision_function(sequences))
