@@ -27,6 +27,10 @@ def _register_commands() -> None:
     app.command("screen")(detector_commands.screen)
     bench_app.command("detector")(detector_commands.bench_detector)
 
+    from evals import sim_commands
+
+    app.command("simulate")(sim_commands.simulate)
+
     for name, group in (
         ("bench", bench_app),
         ("eval", eval_app),

@@ -1,0 +1,94 @@
+"""`fraudlens simulate`: write a labelled case set (or plain events) from the typology simulator."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from detectors.adapters import REAL_DATA_DIR
+from detectors.cases import FRAUD_TYPES, Case
+from evals.simulator.build import plan_case_sets, simulate_cases
+from evals.simulator.case_files import write_cases, write_events
+from evals.simulator.plan import parse_fractions
+
+SPLIT_NAMES = ("train", "dev", "test")
+
+
+def split_paths(output: Path, parts: int) -> list[Path]:
+    """`cases.jsonl.gz` → `cases_train.jsonl.gz`, `cases_dev…`, `cases_test…` (`_partN` beyond)."""
+    name = output.name
+    stem, dot, suffixes = name.partition(".")
+    names = SPLIT_NAMES if parts == len(SPLIT_NAMES) else [f"part{i + 1}" for i in range(parts)]
+    return [output.with_name(f"{stem}_{part}{dot}{suffixes}") for part in names]
+
+
+def simulate(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Case file (.jsonl or .jsonl.gz).")
+    ],
+    n: Annotated[int, typer.Option("--n", help="Cases (users) to generate.")] = 5000,
+    fraud_rate: Annotated[float, typer.Option(help="Share of fraud cases, 0–1.")] = 0.05,
+    seed: Annotated[int, typer.Option(help="Same seed, same files, byte for byte.")] = 1,
+    splits: Annotated[
+        str | None,
+        typer.Option(help="e.g. 0.6,0.2,0.2: stratified <stem>_train/_dev/_test files."),
+    ] = None,
+    events_only: Annotated[
+        bool, typer.Option(help="Write plain events (FORMATS.md §1), labels dropped.")
+    ] = False,
+    max_events: Annotated[int, typer.Option(help="Most recent events kept per user.")] = 120,
+    real_data: Annotated[
+        Path, typer.Option(help="Folder of the real data sets (Taobao, REES46).")
+    ] = REAL_DATA_DIR,
+) -> None:
+    """Simulate legitimate users (real Taobao/REES46 behaviour) and ten fraud typologies."""
+    if n < 1:
+        raise typer.BadParameter(f"{n} cases; need ≥ 1", param_hint="--n")
+    if not 0.0 <= fraud_rate <= 1.0:
+        raise typer.BadParameter(f"{fraud_rate}; need 0 ≤ rate ≤ 1", param_hint="--fraud-rate")
+    if max_events < 20:
+        raise typer.BadParameter(f"{max_events}; need ≥ 20", param_hint="--max-events")
+    try:
+        fractions = parse_fractions(splits) if splits else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--splits") from None
+    if not real_data.is_dir():
+        raise typer.BadParameter(f"folder not found: {real_data}", param_hint="--real-data")
+    parts = plan_case_sets(n, fraud_rate, seed, fractions, real_data, max_events)
+    paths = [output] if fractions is None else split_paths(output, len(parts))
+    taken: set[str] = set()
+    first = 0
+    with tqdm(total=n, desc="simulating", unit="case") as bar:
+        for (plan, ctx), path in zip(parts, paths, strict=True):
+            cases = list(_ticking(simulate_cases(plan, ctx, first, taken), bar))
+            first += len(plan)
+            if events_only:
+                users, events = write_events(path, cases)
+                typer.echo(f"{path}: {users} users, {events} events (labels dropped)", err=True)
+            else:
+                written, events = write_cases(path, cases)
+                typer.echo(f"{path}: {written} cases, {events} events", err=True)
+            _print_summary(cases)
+
+
+def _ticking(cases: Iterable[Case], bar: tqdm) -> Iterator[Case]:
+    for case in cases:
+        bar.update()
+        yield case
+
+
+def _print_summary(cases: list[Case]) -> None:
+    by_type = Counter(case.fraud_type for case in cases)
+    tags = Counter(tag for case in cases for tag in case.extra.get("tags", []))
+    fraud = sum(count for fraud_type, count in by_type.items() if fraud_type != "none")
+    typer.echo(
+        f"  {len(cases)} cases: {by_type['none']} legitimate ({tags['hard_negative']} hard "
+        f"negatives), {fraud} fraud ({tags['prompt_injection']} with prompt injection)",
+        err=True,
+    )
+    typer.echo("  " + ", ".join(f"{name} {by_type[name]}" for name in FRAUD_TYPES[1:]), err=True)

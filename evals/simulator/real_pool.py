@@ -1,0 +1,78 @@
+"""Real normal behaviour to build on: Taobao and REES46 per-user sequences and their items."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from detectors.adapters import REAL_DATA_DIR, real_data_path
+from detectors.loading import read_events
+from detectors.sequences import Sequence, group_sequences
+from evals.simulator.catalog import Catalog
+
+MIN_LONG_EVENTS = 20
+"""A Taobao user with at least this many events is a long-standing account history."""
+MIN_SHORT_EVENTS = 2
+
+
+@dataclass(slots=True)
+class RealPool:
+    """Real per-user sequences (`source` names where each came from) and the items they touch."""
+
+    long: list[tuple[str, Sequence]]
+    """Taobao accounts with days of history: legitimate users and prefixes of embedded fraud."""
+    short: list[tuple[str, Sequence]]
+    """REES46 visitors with a short session or two."""
+    catalog: Catalog
+
+    def split(self, fractions: list[float], rng: random.Random) -> list[RealPool]:
+        """Disjoint pools (users shuffled, then cut by `fractions`) sharing one catalog, so cases
+        of different splits never replay the same real user."""
+        return [
+            RealPool(long, short, self.catalog)
+            for long, short in zip(
+                _cut(self.long, fractions, rng), _cut(self.short, fractions, rng), strict=True
+            )
+        ]
+
+
+def _cut(
+    users: list[tuple[str, Sequence]], fractions: list[float], rng: random.Random
+) -> list[list[tuple[str, Sequence]]]:
+    shuffled = list(users)
+    rng.shuffle(shuffled)
+    total = sum(fractions)
+    parts, start, cumulative = [], 0, 0.0
+    for fraction in fractions:
+        cumulative += fraction
+        end = round(len(shuffled) * cumulative / total)
+        parts.append(shuffled[start:end])
+        start = end
+    for index, part in enumerate(parts):
+        if not part:
+            raise ValueError(
+                f"split {index} of {len(users)} real users is empty; fractions {fractions} too "
+                "small for the real data"
+            )
+    return parts
+
+
+@lru_cache(maxsize=2)
+def load_real_pool(data_dir: Path = REAL_DATA_DIR) -> RealPool:
+    """Read both real data sets once per process (the pool is never mutated)."""
+    taobao, _ = read_events(data_dir / _relative("taobao"), "taobao")
+    rees46, _ = read_events(data_dir / _relative("rees46"), "rees46")
+    long = [("taobao", seq) for seq in group_sequences(taobao) if len(seq) >= MIN_LONG_EVENTS]
+    short = [("rees46", seq) for seq in group_sequences(rees46) if len(seq) >= MIN_SHORT_EVENTS]
+    if not long or not short:
+        raise ValueError(
+            f"real data in {data_dir} gave {len(long)} long and {len(short)} short user "
+            "sequences; need ≥ 1 of each"
+        )
+    return RealPool(long=long, short=short, catalog=Catalog.from_events(rees46 + taobao))
+
+
+def _relative(fmt: str) -> Path:
+    return real_data_path(fmt).relative_to(REAL_DATA_DIR)
