@@ -78,20 +78,21 @@ def parse_fractions(text: str) -> list[float]:
 
 
 def split_plan(plan: list[PlannedCase], fractions: list[float]) -> list[list[PlannedCase]]:
-    """Stratified split: every kind of planned case (type, hard-negative kind, injection) is cut
-    by `fractions`, so each split keeps the set's mix; order within a split follows `plan`."""
+    """Stratified split: cases of one kind (type, hard-negative kind, injection) are dealt in
+    turn to the split furthest behind its share, so every kind and the whole set follow
+    `fractions` to within one case; order within a split follows `plan`."""
     groups: dict[PlannedCase, list[int]] = {}
     for index, planned in enumerate(plan):
         groups.setdefault(planned, []).append(index)
     assignment = [0] * len(plan)
+    counts = [0] * len(fractions)
+    dealt = 0
     for indices in groups.values():
-        start, cumulative = 0, 0.0
-        for part, fraction in enumerate(fractions):
-            cumulative += fraction
-            end = len(indices) if part == len(fractions) - 1 else round(len(indices) * cumulative)
-            for index in indices[start:end]:
-                assignment[index] = part
-            start = end
+        for index in indices:
+            dealt += 1
+            part = max(range(len(fractions)), key=lambda k: fractions[k] * dealt - counts[k])
+            assignment[index] = part
+            counts[part] += 1
     return [
         [planned for planned, part in zip(plan, assignment, strict=True) if part == wanted]
         for wanted in range(len(fractions))
