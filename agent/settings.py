@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     checkpoint_db: Path = Path("fraudlens-checkpoints.sqlite")
     require_approval_for: list[str] = Field(default_factory=list)
     """Actions that pause the graph for analyst approval, e.g. ["block_account"]."""
+    render_token_budget: int = 1500
+    """Rough token cap of one rendered case; keep prompt + answer under llm_max_model_len."""
+    few_shot_k: int = 2
+    """Labelled examples shown to the model per case, chosen by similarity."""
 
     # --- API service ---
     environment: str = "development"

@@ -1,0 +1,57 @@
+"""Per-run knobs and collaborators of the investigation graph (LangGraph runtime context)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from collections.abc import Sequence as SequenceOf
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from agent.chat_model import ChatModel
+from agent.fewshot import FewShotLibrary
+from agent.policy import RiskPolicy
+from agent.prompting import VerdictPrompt
+from agent.render import RenderOptions
+from detectors.scores import SequenceScore
+from detectors.sequences import Sequence
+
+
+class Screener(Protocol):
+    """The detector as the agent uses it (detectors.detector.LSTMDetector fits)."""
+
+    version: str
+
+    def explain(self, sequences: SequenceOf[Sequence]) -> list[SequenceScore]:
+        """Score, flag and per-event surprise for each sequence, in input order."""
+        ...
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Not checkpointed: given again on every run and resume."""
+
+    chat: ChatModel
+    """The model that classifies the case."""
+    prompt: VerdictPrompt
+    policy: RiskPolicy
+    library: FewShotLibrary
+    """Labelled examples; the most similar ones are shown to the model."""
+    screener: Screener | None = None
+    """Scores a sequence that arrives without a score."""
+    detector_version: str = "unknown"
+    render_options: RenderOptions = field(default_factory=RenderOptions)
+    example_render_options: RenderOptions = field(
+        default_factory=lambda: RenderOptions(token_budget=400)
+    )
+    """Few-shot examples are rendered shorter than the case itself."""
+    few_shot_k: int = 2
+    max_tokens: int = 384
+    """Longest answer the model may give."""
+    max_retries: int = 2
+    """Transport retries (timeouts, connection errors) per request."""
+    retry_backoff_s: float = 1.0
+    """First wait before a transport retry; doubles each time."""
+    require_approval_for: tuple[str, ...] = ()
+    """Actions that pause for an analyst before they become final."""
+    clock: Callable[[], float] = time.time

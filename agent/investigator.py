@@ -1,0 +1,178 @@
+"""The agent as a service object: built once, screens sequences and investigates cases by id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from collections.abc import Sequence as SequenceOf
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+
+from agent.chat_model import ChatModel
+from agent.context import Context, Screener
+from agent.fewshot import FewShotLibrary, SimilarCase, library_path
+from agent.graph import build_graph, checkpoint_serializer
+from agent.policy import RiskPolicy
+from agent.prompting import VerdictPrompt
+from agent.render import RenderedCase, RenderOptions, render_case
+from agent.settings import Settings
+from agent.state import ApprovalDecision, InputState, OutputState, State
+from agent.verdict import Verdict
+from detectors.cases import RISK_ACTIONS
+from detectors.scores import SequenceScore
+from detectors.sequences import Sequence
+
+Graph = CompiledStateGraph[State, Context, InputState, OutputState]
+
+
+class Investigator:
+    """Runs the investigation graph per case, checkpointed in SQLite with thread_id = case_id.
+
+    The same case id with the same input returns the stored verdict (or resumes an
+    investigation that a restart interrupted); a new input for that id is investigated afresh.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        chat_model: ChatModel,
+        detector: Screener | None = None,
+        *,
+        checkpointer: BaseCheckpointSaver[str] | None = None,
+        checkpoint_path: Path | None = None,
+        policy: RiskPolicy | None = None,
+        library: FewShotLibrary | None = None,
+        retry_backoff_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`checkpointer` (owned by the caller) wins over `checkpoint_path`, which defaults to
+        settings.checkpoint_db; `:memory:` keeps nothing between runs."""
+        unknown = sorted(set(settings.require_approval_for) - set(RISK_ACTIONS))
+        if unknown:
+            raise ValueError(
+                f"require_approval_for names unknown actions {unknown}; "
+                f"expected some of {', '.join(RISK_ACTIONS)}"
+            )
+        self.settings = settings
+        self.detector = detector
+        prompt = VerdictPrompt.load(settings.prompt_version)
+        library = library or FewShotLibrary.load(library_path(settings.prompt_version))
+        if detector is not None and library.examples:
+            library.attach_scores(detector.explain([ex.sequence for ex in library.examples]))
+        self.render_options = RenderOptions(token_budget=settings.render_token_budget)
+        self.context = Context(
+            chat=chat_model,
+            prompt=prompt,
+            policy=policy or RiskPolicy.load(settings.policy_file),
+            library=library,
+            screener=detector,
+            detector_version=detector.version if detector is not None else "unknown",
+            render_options=self.render_options,
+            few_shot_k=settings.few_shot_k,
+            max_tokens=settings.llm_max_tokens,
+            max_retries=settings.llm_max_retries,
+            retry_backoff_s=retry_backoff_s,
+            require_approval_for=tuple(settings.require_approval_for),
+            clock=clock,
+        )
+        self._checkpointer = checkpointer
+        self._checkpoint_path = checkpoint_path or settings.checkpoint_db
+
+    # --- the pieces the API's chat tools use ---
+
+    def screen(self, sequences: SequenceOf[Sequence]) -> list[SequenceScore]:
+        """The detector's score, flag and per-event surprise for each sequence."""
+        if self.detector is None:
+            raise RuntimeError("this investigator has no detector; build it with one to screen")
+        return self.detector.explain(sequences)
+
+    def render_case(self, sequence: Sequence, score: SequenceScore | None = None) -> RenderedCase:
+        return render_case(sequence, score, self.render_options)
+
+    def similar_cases(
+        self, sequence: Sequence, score: SequenceScore | None = None, k: int = 3
+    ) -> list[SimilarCase]:
+        return self.context.library.similar(sequence, score, k)
+
+    # --- investigations ---
+
+    async def investigate(
+        self, case_id: str, sequence: Sequence, score: SequenceScore | None = None
+    ) -> Verdict:
+        """One verdict; model failures give the `manual_review` fallback, never an exception."""
+        if not sequence.events:
+            raise ValueError(f"case {case_id}: sequence has 0 events; need ≥ 1")
+        fingerprint = self._fingerprint(sequence, score)
+        config = _thread(case_id)
+        async with self._graph() as graph:
+            snapshot = await graph.aget_state(config)
+            stored: dict[str, Any] = dict(snapshot.values) if snapshot.values else {}
+            if stored.get("fingerprint") == fingerprint:
+                if snapshot.interrupts:
+                    return _pending_verdict(snapshot.interrupts[0].value)
+                if snapshot.next:  # stopped mid-way (a crash or restart): carry on
+                    return _verdict(await graph.ainvoke(None, config, context=self.context))
+                if isinstance(stored.get("verdict"), Verdict):
+                    return stored["verdict"]
+            fresh = InputState(
+                case_id=case_id, sequence=sequence, score=score, fingerprint=fingerprint
+            )
+            return _verdict(await graph.ainvoke(fresh, config, context=self.context))
+
+    async def resume(self, case_id: str, decision: ApprovalDecision) -> Verdict:
+        """Answer the approval interrupt of `case_id` and finish its verdict."""
+        config = _thread(case_id)
+        async with self._graph() as graph:
+            snapshot = await graph.aget_state(config)
+            if not snapshot.interrupts:
+                raise ValueError(f"case {case_id} is not waiting for an approval")
+            command: Command[Any] = Command(resume=decision.model_dump())
+            return _verdict(await graph.ainvoke(command, config, context=self.context))
+
+    @asynccontextmanager
+    async def _graph(self) -> AsyncIterator[Graph]:
+        # A connection per investigation: it belongs to the running event loop, and nothing
+        # has to be closed when the investigator is dropped.
+        if self._checkpointer is not None:
+            yield build_graph(self._checkpointer)
+            return
+        async with aiosqlite.connect(str(self._checkpoint_path)) as connection:
+            yield build_graph(AsyncSqliteSaver(connection, serde=checkpoint_serializer()))
+
+    def _fingerprint(self, sequence: Sequence, score: SequenceScore | None) -> str:
+        identity = {
+            "events": [event.to_record() for event in sequence.events],
+            "score": [score.score, score.flagged] if score is not None else None,
+            "model": self.context.chat.name,
+            "prompt": self.context.prompt.version,
+            "detector": self.context.detector_version,
+            "policy": self.context.policy.model_dump(mode="json"),
+        }
+        encoded = json.dumps(identity, sort_keys=True, default=str).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+
+def _thread(case_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": case_id}}
+
+
+def _pending_verdict(value: Any) -> Verdict:
+    return Verdict.model_validate(value["verdict"])
+
+
+def _verdict(result: dict[str, Any]) -> Verdict:
+    interrupts = result.get("__interrupt__")
+    if interrupts:
+        return _pending_verdict(interrupts[0].value)
+    verdict = result["verdict"]
+    return verdict if isinstance(verdict, Verdict) else Verdict.model_validate(verdict)

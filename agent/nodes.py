@@ -1,0 +1,207 @@
+"""The investigation graph's nodes (verb_noun functions) and routers (`route_after_<node>`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from agent import render
+from agent.classify import request_answer
+from agent.context import Context
+from agent.grounding import grounding_problems
+from agent.policy import PolicyInput
+from agent.prompting import FewShotExample
+from agent.state import ApprovalDecision, SimilarCaseRef, State
+from agent.verdict import Verdict
+
+MAX_ANSWERS = 2
+"""An answer that fails validation or grounding is retried once, with the error, then falls back."""
+
+
+async def screen_sequence(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Score the sequence with the detector unless the caller already did."""
+    update: dict[str, Any] = {"started_at": runtime.context.clock()}
+    if state.score is None:
+        screener = runtime.context.screener
+        if screener is None:
+            raise ValueError(
+                f"case {state.case_id} has no detector score and no screener to score it"
+            )
+        scores = await asyncio.to_thread(screener.explain, [state.sequence])
+        update["score"] = scores[0]
+    return update
+
+
+def render_case(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The sequence as compact text for the model (facts, then the timeline with event ids)."""
+    options = runtime.context.render_options
+    return {"rendered": render.render_case(state.sequence, state.score, options)}
+
+
+def retrieve_similar_cases(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Pick few-shot examples by similarity and build the opening messages."""
+    context = runtime.context
+    assert state.rendered is not None
+    similar = context.library.similar(state.sequence, state.score, context.few_shot_k)
+    examples = [
+        FewShotExample(
+            render.render_case(
+                item.example.sequence, item.example.score, context.example_render_options
+            ),
+            item.example.answer,
+        )
+        for item in similar
+    ]
+    return {
+        "similar": [
+            SimilarCaseRef(item.example.case.case_id, item.example.case.fraud_type, item.similarity)
+            for item in similar
+        ],
+        "messages": context.prompt.messages(state.rendered, examples),
+    }
+
+
+async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the model for a schema-constrained answer (transport retries inside)."""
+    context = runtime.context
+    attempt = await request_answer(
+        context.chat,
+        state.messages,
+        max_tokens=context.max_tokens,
+        max_retries=context.max_retries,
+        retry_backoff_s=context.retry_backoff_s,
+    )
+    update: dict[str, Any] = {
+        "answer": attempt.answer,
+        "raw_answer": attempt.raw_text,
+        "problems": [attempt.error] if attempt.error else [],
+        "llm_calls": state.llm_calls + attempt.calls,
+        "prompt_tokens": state.prompt_tokens + attempt.prompt_tokens,
+        "completion_tokens": state.completion_tokens + attempt.completion_tokens,
+    }
+    if attempt.unreachable:
+        update["fallback_reason"] = attempt.error
+    return update
+
+
+def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Cited events must exist; a failed answer is retried once with the error, then falls back."""
+    if state.fallback_reason is not None:
+        return {}
+    assert state.rendered is not None
+    problems = list(state.problems)
+    if state.answer is not None:
+        problems += grounding_problems(state.answer, state.rendered)
+    checked = state.answers_checked + 1
+    update: dict[str, Any] = {"problems": problems, "answers_checked": checked}
+    if not problems:
+        return update
+    error = "; ".join(problems)
+    if checked >= MAX_ANSWERS:
+        update["fallback_reason"] = f"no acceptable answer after {checked} tries: {error}"
+        update["answer"] = None
+    else:
+        retry = runtime.context.prompt.retry_message(state.rendered, error)
+        turns = [{"role": "assistant", "content": state.raw_answer}] if state.raw_answer else []
+        update["messages"] = [*state.messages, *turns, retry]
+    return update
+
+
+def route_after_check_grounding(state: State) -> Literal["classify_case", "apply_risk_policy"]:
+    if state.problems and state.fallback_reason is None:
+        return "classify_case"
+    return "apply_risk_policy"
+
+
+def apply_risk_policy(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Bound the proposed action by the deterministic policy; a fallback is `manual_review`."""
+    assert state.score is not None and state.rendered is not None
+    answer = state.answer
+    decision = runtime.context.policy.apply(
+        PolicyInput(
+            fraud_type=answer.fraud_type if answer else "none",
+            confidence=answer.confidence if answer else 0.0,
+            proposed_action=answer.action if answer else "manual_review",
+            score=state.score.score,
+            flagged=state.score.flagged,
+            instruction_like=state.rendered.instruction_like,
+        )
+    )
+    return {
+        "action": decision.action,
+        "policy_notes": decision.notes,
+        "needs_approval": decision.action in runtime.context.require_approval_for,
+    }
+
+
+def route_after_apply_risk_policy(
+    state: State,
+) -> Literal["request_approval", "finalize_verdict"]:
+    if state.needs_approval:
+        return "request_approval"
+    return "finalize_verdict"
+
+
+def request_approval(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Pause until an analyst approves or rejects the severe action (resume with a decision)."""
+    pending = compose_verdict(state, runtime.context, awaiting_approval=True)
+    raw = interrupt({"case_id": state.case_id, "verdict": pending.model_dump(mode="json")})
+    decision = ApprovalDecision.model_validate(raw)
+    note = f" ({decision.note})" if decision.note else ""
+    if decision.approved:
+        return {
+            "policy_notes": [
+                *state.policy_notes,
+                f"{state.action} approved by {decision.analyst}{note}",
+            ]
+        }
+    return {
+        "action": decision.action_if_rejected,
+        "policy_notes": [
+            *state.policy_notes,
+            f"{state.action} → {decision.action_if_rejected}: rejected by {decision.analyst}{note}",
+        ],
+    }
+
+
+def finalize_verdict(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    return {"verdict": compose_verdict(state, runtime.context)}
+
+
+def compose_verdict(state: State, context: Context, awaiting_approval: bool = False) -> Verdict:
+    """The verdict from the state; while awaiting approval the action is held at `manual_review`."""
+    assert state.score is not None and state.action is not None
+    answer = state.answer
+    action, notes, awaiting = state.action, list(state.policy_notes), None
+    if awaiting_approval:
+        awaiting, action = state.action, "manual_review"
+        notes.append(f"{state.action} awaits analyst approval; manual_review until then")
+    if answer is None:
+        explanation = f"No model verdict ({state.fallback_reason}); sent to manual review."
+    else:
+        explanation = answer.explanation
+    return Verdict(
+        case_id=state.case_id,
+        user_id=state.sequence.user_id,
+        detector_score=state.score.score,
+        flagged=state.score.flagged,
+        fraud_type=answer.fraud_type if answer else "none",
+        confidence=answer.confidence if answer else 0.0,
+        explanation=explanation,
+        evidence=list(dict.fromkeys(answer.evidence)) if answer else [],
+        action=action,
+        proposed_action=answer.action if answer else None,
+        policy_notes=notes,
+        model=context.chat.name,
+        prompt_version=context.prompt.version,
+        detector_version=context.detector_version,
+        fallback_reason=state.fallback_reason,
+        awaiting_approval=awaiting,
+        llm_calls=state.llm_calls,
+        prompt_tokens=state.prompt_tokens,
+        completion_tokens=state.completion_tokens,
+        latency_s=round(max(0.0, context.clock() - state.started_at), 3),
+    )

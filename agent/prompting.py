@@ -1,0 +1,67 @@
+"""Versioned prompt files (prompts/<version>_*.md) and the chat messages built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+import prompts
+from agent.case_facts import event_id
+from agent.chat_model import ChatMessage
+from agent.render import RenderedCase
+from agent.verdict import ModelAnswer
+
+PROMPTS_DIR = Path(prompts.__file__).parent
+PROMPT_PARTS = ("system", "user", "retry")
+
+
+class PromptNotFoundError(FileNotFoundError):
+    """A prompt version whose files are missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class FewShotExample:
+    """A labelled case rendered like a real one, with the answer a careful analyst gives."""
+
+    case: RenderedCase
+    answer: ModelAnswer
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictPrompt:
+    """One prompt version: a system prompt, a user template (`$case`) and a retry template."""
+
+    version: str
+    system: str
+    user: Template
+    retry: Template
+
+    @classmethod
+    def load(cls, version: str, directory: Path = PROMPTS_DIR) -> VerdictPrompt:
+        paths = {part: directory / f"{version}_{part}.md" for part in PROMPT_PARTS}
+        missing = [str(path) for path in paths.values() if not path.is_file()]
+        if missing:
+            raise PromptNotFoundError(
+                f"prompt version {version!r} is missing {len(missing)} of {len(paths)} files: "
+                + ", ".join(missing)
+            )
+        text = {part: path.read_text(encoding="utf-8").strip() for part, path in paths.items()}
+        return cls(version, text["system"], Template(text["user"]), Template(text["retry"]))
+
+    def user_message(self, case: RenderedCase) -> str:
+        return self.user.substitute(case=case.text)
+
+    def messages(self, case: RenderedCase, examples: list[FewShotExample]) -> list[ChatMessage]:
+        """System prompt, each example as a user/assistant pair, then the case."""
+        messages: list[ChatMessage] = [{"role": "system", "content": self.system}]
+        for example in examples:
+            messages.append({"role": "user", "content": self.user_message(example.case)})
+            messages.append({"role": "assistant", "content": example.answer.model_dump_json()})
+        messages.append({"role": "user", "content": self.user_message(case)})
+        return messages
+
+    def retry_message(self, case: RenderedCase, error: str) -> ChatMessage:
+        """The follow-up sent after an answer that failed validation or grounding."""
+        last = event_id(case.event_count - 1)
+        return {"role": "user", "content": self.retry.substitute(error=error, last_event_id=last)}

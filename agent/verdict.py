@@ -1,0 +1,93 @@
+"""The agent's verdict (FORMATS.md §5) and the narrower answer the model is asked to produce."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FraudType = Literal[
+    "none",
+    "account_takeover",
+    "card_testing",
+    "payment_fraud",
+    "order_brushing",
+    "fake_review",
+    "promo_abuse",
+    "scraping_bot",
+    "reseller_scalping",
+    "refund_abuse",
+    "click_fraud",
+]
+"""detectors.cases.FRAUD_TYPES as a type (a test keeps the two equal)."""
+RiskAction = Literal[
+    "allow", "monitor", "step_up_auth", "hold_order", "manual_review", "block_account"
+]
+"""detectors.cases.RISK_ACTIONS as a type, mildest first."""
+
+EVENT_ID_PATTERN = r"^e[0-9]+$"
+EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
+MAX_EXPLANATION_CHARS = 600
+MAX_EVIDENCE_IDS = 12
+
+
+class ModelAnswer(BaseModel):
+    """What the LLM must return: reasoning first, then the decision fields (order matters)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    explanation: str = Field(min_length=1, max_length=MAX_EXPLANATION_CHARS)
+    """A few sentences for a fraud analyst, citing event ids like e12."""
+    evidence: list[EventId] = Field(max_length=MAX_EVIDENCE_IDS)
+    """Ids of the events the explanation relies on."""
+    fraud_type: FraudType
+    """One value of the fraud taxonomy; `none` for legitimate behaviour."""
+    confidence: float = Field(ge=0.0, le=1.0)
+    """How sure the model is of fraud_type, 0–1."""
+    action: RiskAction
+    """The proposed risk action."""
+
+
+def answer_json_schema() -> dict[str, Any]:
+    """The JSON schema sent as structured output, so the server can only emit a ModelAnswer."""
+    return ModelAnswer.model_json_schema()
+
+
+class Verdict(BaseModel):
+    """The agent's answer for one case, after grounding checks and the risk policy."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    case_id: str
+    user_id: str
+    detector_score: float
+    """Higher = more anomalous."""
+    flagged: bool
+    """Whether the score crossed the detector's threshold."""
+    fraud_type: FraudType
+    confidence: float = Field(ge=0.0, le=1.0)
+    explanation: str
+    evidence: list[str]
+    """Event ids (`e0`, `e1`, … in the time-ordered, deduplicated sequence); each one exists."""
+    action: RiskAction
+    """The final action, after the risk policy (and analyst approval, when required)."""
+    proposed_action: RiskAction | None
+    """What the model proposed before the policy; None when no valid model answer was had."""
+    policy_notes: list[str] = Field(default_factory=list)
+    """Why the policy (or a pending approval) changed the action; empty when it did not."""
+    model: str
+    prompt_version: str
+    detector_version: str
+    fallback_reason: str | None = None
+    """Set when the verdict is the fallback (`manual_review`) rather than the model's answer."""
+    awaiting_approval: RiskAction | None = None
+    """A severe action held for an analyst; `action` is `manual_review` until it is approved."""
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    """Wall time of the whole investigation, model calls included."""
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.fallback_reason is not None
