@@ -27,6 +27,11 @@ def _register_commands() -> None:
     app.command("screen")(detector_commands.screen)
     bench_app.command("detector")(detector_commands.bench_detector)
 
+    from agent import llm_commands
+
+    llm_app.command("pull")(llm_commands.pull)
+    llm_app.command("serve")(llm_commands.serve)
+
     from evals import sim_commands
 
     app.command("simulate")(sim_commands.simulate)

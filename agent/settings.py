@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     llm_port: int = 8011
     llm_max_model_len: int = 4096
     llm_startup_timeout_s: float = 600.0
+    llm_kv_cache_gib: float = 1.0
+    """KV cache of the local vLLM server (RAM on CPU); 1 GiB holds ~37k tokens of qwen2.5-1.5b."""
 
     # --- agent ---
     prompt_version: str = "verdict_v1"
