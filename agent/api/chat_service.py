@@ -1,0 +1,108 @@
+"""Case conversations for the routes: the analyst's thread (persisted) and the stateless
+OpenAI-compatible facade, both over the same chat graph."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent.api.chat import ChatContext, ChatPrompt, build_chat_graph, chat_thread_id, stream_chat
+from agent.api.chat_tools import CaseMaterial, Scorer, load_case_sequence
+from agent.api.errors import ApiError
+from agent.api.metrics import ApiMetrics
+from agent.api.store import Store
+from agent.chat_model import ChatModel, ChatModelError
+
+
+class CaseChat:
+    """Built once at start-up; one lock per case keeps a thread's turns in order."""
+
+    def __init__(
+        self,
+        store: Store,
+        model: ChatModel,
+        rescore: Scorer,
+        checkpointer: BaseCheckpointSaver[Any],
+        metrics: ApiMetrics,
+        max_tokens: int,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.rescore = rescore
+        self.metrics = metrics
+        self.max_tokens = max_tokens
+        self.prompt = ChatPrompt.load()
+        self._threaded = build_chat_graph(checkpointer)
+        self._stateless = build_chat_graph(None)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def _context(self, case_id: str) -> ChatContext:
+        sequence = load_case_sequence(self.store, case_id)
+        if sequence is None:
+            raise ApiError(404, "not_found", f"no case {case_id!r}")
+        [score] = await self.rescore([sequence])
+        material = CaseMaterial(case_id, sequence, score, self.store, self.rescore)
+        return ChatContext(material, self.model, self.prompt, self.max_tokens)
+
+    async def open_turn(self, case_id: str, question: str, actor: str) -> ChatContext:
+        """Check the case exists and record the question, before any streaming starts."""
+        context = await self._context(case_id)
+        self.store.add_message(case_id, "user", question, actor)
+        return context
+
+    async def stream_turn(
+        self, context: ChatContext, question: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Tool and token events, then `done` with the whole answer (or `error`)."""
+        case_id = context.case.case_id
+        lock = self._locks.setdefault(case_id, asyncio.Lock())
+        pieces: list[str] = []
+        started = time.perf_counter()
+        async with lock:
+            try:
+                async for item in stream_chat(
+                    self._threaded, context, [HumanMessage(question)], chat_thread_id(case_id)
+                ):
+                    if item["type"] == "token":
+                        pieces.append(item["text"])
+                    yield item
+            except ChatModelError as error:
+                self.metrics.fallbacks.inc()
+                yield {"type": "error", "code": "model_unavailable", "message": str(error)}
+                return
+            finally:
+                self.metrics.llm_latency.labels("chat").observe(time.perf_counter() - started)
+        answer = "".join(pieces)
+        self.store.add_message(case_id, "assistant", answer, "agent")
+        yield {"type": "done", "content": answer}
+
+    async def thread_history(self, case_id: str) -> list[AnyMessage]:
+        """The persisted LangGraph thread of the case (empty when none)."""
+        snapshot = await self._threaded.aget_state(
+            {"configurable": {"thread_id": chat_thread_id(case_id)}}
+        )
+        return list(snapshot.values.get("messages", [])) if snapshot.values else []
+
+    async def stream_stateless(
+        self, case_id: str, conversation: Sequence[tuple[str, str]]
+    ) -> AsyncIterator[str]:
+        """Answer pieces for a client that sends the whole conversation (OpenAI style)."""
+        context = await self._context(case_id)
+        messages: list[AnyMessage] = [
+            HumanMessage(text) if role == "user" else AIMessage(text) for role, text in conversation
+        ]
+        started = time.perf_counter()
+        try:
+            async for item in stream_chat(self._stateless, context, messages, None):
+                if item["type"] == "token":
+                    yield item["text"]
+        except ChatModelError as error:
+            self.metrics.fallbacks.inc()
+            raise ApiError(503, "model_unavailable", str(error)) from error
+        finally:
+            self.metrics.llm_latency.labels("chat").observe(time.perf_counter() - started)

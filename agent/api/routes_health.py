@@ -1,0 +1,29 @@
+"""Liveness, readiness and Prometheus metrics (no API key: probes and scrapers call these)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from agent.api.deps import ServiceDep
+from agent.api.protocol import ERROR_RESPONSES, ErrorEnvelope, HealthResponse, ReadyResponse
+
+NOT_READY = {"model": ErrorEnvelope, "description": "Not ready, and why"}
+router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
+
+
+@router.get("/healthz", response_model=HealthResponse)
+async def healthz() -> HealthResponse:
+    """The process is up."""
+    return HealthResponse(status="ok")
+
+
+@router.get("/readyz", response_model=ReadyResponse, responses={503: NOT_READY})
+async def readyz(service: ServiceDep) -> ReadyResponse:
+    """The detector is loaded and the model server answers; 503 (with the reason) otherwise."""
+    return await service.readiness()
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics(service: ServiceDep) -> Response:
+    """Prometheus text format."""
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,50 @@
+"""Building the service from settings: store, detector, chat model, investigator, checkpointer."""
+
+from __future__ import annotations
+
+import functools
+from contextlib import AsyncExitStack
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agent.api.chat_service import CaseChat
+from agent.api.metrics import ApiMetrics
+from agent.api.service import ApiService, Investigates, Screens, score_off_loop
+from agent.api.store import Store
+from agent.chat_model import ChatModel, OpenAIChatModel
+from agent.investigator import Investigator
+from agent.settings import Settings
+from detectors.detector import load_detector
+
+
+async def assemble_service(
+    settings: Settings,
+    metrics: ApiMetrics,
+    detector: Screens,
+    investigator: Investigates,
+    model: ChatModel,
+) -> ApiService:
+    """The service over given parts; the checkpointer and store close with it."""
+    store = Store(settings.db_path)
+    stack = AsyncExitStack()
+    checkpointer = await stack.enter_async_context(
+        AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_db))
+    )
+    chat = CaseChat(
+        store,
+        model,
+        functools.partial(score_off_loop, detector),
+        checkpointer,
+        metrics,
+        settings.chat_max_tokens,
+    )
+    return ApiService(settings, store, detector, investigator, chat, metrics, stack.aclose)
+
+
+async def build_default_service(settings: Settings, metrics: ApiMetrics) -> ApiService:
+    """The production wiring: the configured (or bundled) detector, the OpenAI-compatible
+    model server at settings.llm_base_url, and the agent's Investigator over both."""
+    detector = load_detector(settings.detector_dir)
+    model = OpenAIChatModel.from_settings(settings)
+    investigator = Investigator(settings, model, detector)
+    return await assemble_service(settings, metrics, detector, investigator, model)

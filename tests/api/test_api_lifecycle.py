@@ -1,0 +1,63 @@
+"""Server lifecycle over real HTTP: restart persistence, and the model server being down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from api_doubles import ScriptedChatModel, card_testing_events, make_investigator
+from api_server import ask
+from conftest import READ_HEADERS, WRITE_HEADERS, api_settings, start_server
+
+from agent.chat_model import OpenAIChatModel
+
+
+def test_case_and_thread_survive_a_restart(tmp_path: Path, detector_dir: Path) -> None:
+    settings = api_settings(tmp_path, detector_dir)
+    server = start_server(settings, ScriptedChatModel(), make_investigator)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        client.post(
+            "/v1/alerts",
+            json={"alert_id": "keep-me", "events": card_testing_events("kept")},
+            headers=WRITE_HEADERS,
+        )
+        ask(client, "keep-me", "What happened?")
+        before = client.get("/v1/cases/keep-me", headers=READ_HEADERS).json()
+    server.stop()
+
+    server = start_server(settings, ScriptedChatModel(), make_investigator)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        after = client.get("/v1/cases/keep-me", headers=READ_HEADERS).json()
+        assert after == before
+        assert after["thread_turns"] == 2
+        ask(client, "keep-me", "And then?")
+        assert client.get("/v1/cases/keep-me", headers=READ_HEADERS).json()["thread_turns"] == 4
+        repeat = client.post(
+            "/v1/alerts", json={"alert_id": "keep-me", "user_id": "kept"}, headers=WRITE_HEADERS
+        ).json()
+        assert repeat["verdict"] == before["verdict"]
+    server.stop()
+
+
+def test_model_server_down_gives_manual_review_marked_for_retry(
+    tmp_path: Path, detector_dir: Path
+) -> None:
+    # Port 9 (discard) has no listener on loopback: every model call is refused.
+    settings = api_settings(tmp_path, detector_dir, llm_base_url="http://127.0.0.1:9/v1")
+    server = start_server(settings, OpenAIChatModel.from_settings(settings), make_investigator)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        response = client.post(
+            "/v1/alerts",
+            json={"alert_id": "down-1", "events": card_testing_events("down")},
+            headers=WRITE_HEADERS,
+        )
+        assert response.status_code == 200, response.text
+        alert = response.json()
+        assert alert["status"] == "retry"
+        assert alert["verdict"]["action"] == "manual_review"
+        assert "127.0.0.1:9" in alert["reason"]
+        events = ask(client, "down-1", "Why?")
+        assert events[-1][0] == "error"
+        assert events[-1][1]["code"] == "model_unavailable"
+        assert "fraudlens_fallbacks_total 2.0" in client.get("/metrics").text
+    server.stop()
