@@ -14,7 +14,7 @@ from detectors.cases import FRAUD_TYPES
 from evals.run_dir import CaseRecord
 from evals.scorers import SYSTEMS, score_case
 
-FLAG_BUDGETS: tuple[float, ...] = (0.01, 0.05)
+FLAG_RATES: tuple[float, ...] = (0.01, 0.05)
 """Shares of all cases the detector may flag, for recall at a fixed review budget."""
 
 
@@ -102,11 +102,12 @@ def flag_rate(table: ScoreTable, system: str = "agent") -> float:
 
 
 def macro_f1(true: np.ndarray, predicted: np.ndarray) -> float:
-    """Mean F1 over every type that occurs as a label or a prediction (sklearn's macro average)."""
+    """Mean F1 over the types present in `true`; a wrong prediction of any other type still
+    costs its case's type a false negative (sklearn's macro average with those labels)."""
     if not len(true):
         return math.nan
     scores = []
-    for label in np.union1d(true, predicted):
+    for label in np.unique(true):
         tp = np.sum((true == label) & (predicted == label))
         wrong = np.sum((true == label) != (predicted == label))
         scores.append(2 * tp / (2 * tp + wrong))
@@ -260,7 +261,7 @@ def metric_specs() -> list[MetricSpec]:
         MetricSpec("detector.recall_at_threshold", recall_at_threshold, _fraud, headline=True),
         *(
             MetricSpec(f"detector.recall_at_{budget * 100:g}pct_flagged", _budget(budget), _fraud)
-            for budget in FLAG_BUDGETS
+            for budget in FLAG_RATES
         ),
         MetricSpec("detector.flag_rate", flag_rate, _all, higher_is_better=False),
     ]

@@ -1,0 +1,66 @@
+"""Verdicts without the LLM, run beside it on the same cases: detector-only and rules-only."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from agent.policy import PolicyInput, RiskPolicy
+from agent.verdict import FraudType, RiskAction
+from detectors.rules import RuleDetector
+from detectors.scores import SequenceScore
+from detectors.sequences import Sequence
+from evals.run_dir import Decision
+
+ACTION_FOR_TYPE: dict[str, RiskAction] = {
+    "none": "monitor",
+    "account_takeover": "step_up_auth",
+    "card_testing": "block_account",
+    "payment_fraud": "hold_order",
+    "order_brushing": "manual_review",
+    "fake_review": "manual_review",
+    "promo_abuse": "manual_review",
+    "scraping_bot": "step_up_auth",
+    "reseller_scalping": "hold_order",
+    "refund_abuse": "manual_review",
+    "click_fraud": "block_account",
+}
+"""The fixed action a rule-based system proposes for each type, before the risk policy bounds it."""
+RULE_FIRES_AT = 0.5
+"""A rule whose strength reaches this flags the sequence (strengths are in [0, 1])."""
+NOT_FLAGGED = Decision(flagged=False, fraud_type="none", action="allow")
+
+
+def rule_based_decision(
+    policy: RiskPolicy, fraud_type: str, confidence: float, score: float
+) -> Decision:
+    """The type's fixed action, bounded by the same risk policy the agent's verdicts go through."""
+    proposed = ACTION_FOR_TYPE[fraud_type]
+    decided = policy.apply(
+        PolicyInput(
+            fraud_type=cast(FraudType, fraud_type),
+            confidence=confidence,
+            proposed_action=proposed,
+            score=score,
+            flagged=True,
+        )
+    )
+    return Decision(flagged=True, fraud_type=fraud_type, action=decided.action)
+
+
+def detector_only_decision(policy: RiskPolicy, score: SequenceScore) -> Decision:
+    """The supervised head's most likely type (`none` without a head) and its fixed action."""
+    if not score.flagged:
+        return NOT_FLAGGED
+    probabilities = score.fraud_type_probs or {"none": 1.0}
+    fraud_type = max(probabilities, key=probabilities.__getitem__)
+    return rule_based_decision(policy, fraud_type, probabilities[fraud_type], score.score)
+
+
+def rules_only_decision(policy: RiskPolicy, rules: RuleDetector, sequence: Sequence) -> Decision:
+    """The strongest hand-written rule names the type, if any rule fires; no LSTM, no LLM."""
+    strengths = rules.rule_strengths(sequence)
+    fraud_type = max(strengths, key=strengths.__getitem__)
+    if strengths[fraud_type] < RULE_FIRES_AT:
+        return NOT_FLAGGED
+    strength = strengths[fraud_type]
+    return rule_based_decision(policy, fraud_type, strength, strength)

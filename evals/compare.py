@@ -1,0 +1,121 @@
+"""Two eval runs side by side on their shared cases: paired differences and flagged regressions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from evals.metrics import ScoreTable, metric_specs, paired_bootstrap_diff
+from evals.report import format_value
+from evals.run_dir import RunDir
+
+
+@dataclass(frozen=True, slots=True)
+class MetricComparison:
+    name: str
+    value_a: float
+    value_b: float
+    diff: float
+    """B − A on the shared cases."""
+    ci95: tuple[float, float]
+    higher_is_better: bool
+    headline: bool
+    regressed: bool
+    """B is worse than A by more than the tolerance."""
+    improved: bool
+
+    @property
+    def significant(self) -> bool:
+        """The paired 95 % interval excludes zero."""
+        low, high = self.ci95
+        return low > 0 or high < 0
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    run_a: str
+    run_b: str
+    shared_cases: int
+    cases_a: int
+    cases_b: int
+    tolerance: float
+    metrics: list[MetricComparison]
+
+    @property
+    def headline_regressions(self) -> list[MetricComparison]:
+        return [metric for metric in self.metrics if metric.headline and metric.regressed]
+
+
+def compare_runs(
+    run_a: Path, run_b: Path, tolerance: float = 0.02, rounds: int = 1000, seed: int = 0
+) -> Comparison:
+    """Every scalar metric of both runs on their shared cases, with paired bootstrap intervals."""
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be ≥ 0; got {tolerance}")
+    table_a = ScoreTable.from_records(RunDir(run_a).read_cases())
+    table_b = ScoreTable.from_records(RunDir(run_b).read_cases())
+    shared_a, shared_b = table_a.aligned_with(table_b)
+    specs = metric_specs()
+    diffs = paired_bootstrap_diff(
+        shared_a, shared_b, {spec.name: spec.statistic for spec in specs}, rounds, seed
+    )
+    metrics = []
+    for spec in specs:
+        diff, low, high = diffs[spec.name]
+        gain = diff if spec.higher_is_better else -diff
+        defined = math.isfinite(diff)
+        metrics.append(
+            MetricComparison(
+                name=spec.name,
+                value_a=spec.statistic(shared_a),
+                value_b=spec.statistic(shared_b),
+                diff=diff,
+                ci95=(low, high),
+                higher_is_better=spec.higher_is_better,
+                headline=spec.headline,
+                regressed=defined and gain < -tolerance,
+                improved=defined and gain > tolerance,
+            )
+        )
+    return Comparison(
+        str(run_a), str(run_b), len(shared_a), len(table_a), len(table_b), tolerance, metrics
+    )
+
+
+def _number(value: float) -> str:
+    return format_value(value if math.isfinite(value) else None)
+
+
+def render_comparison(comparison: Comparison) -> str:
+    """A markdown table: A, B, B − A with its paired 95 % interval, and a verdict per metric."""
+    lines = [
+        f"A = {comparison.run_a} ({comparison.cases_a} cases)",
+        f"B = {comparison.run_b} ({comparison.cases_b} cases)",
+        f"compared on {comparison.shared_cases} shared cases; tolerance {comparison.tolerance}",
+        "",
+        "| metric | A | B | B − A [95 % CI] | |",
+        "|---|---|---|---|---|",
+    ]
+    for metric in comparison.metrics:
+        status = "REGRESSED" if metric.regressed else "improved" if metric.improved else ""
+        if status and metric.significant:
+            status += " (significant)"
+        name = f"**{metric.name}**" if metric.headline else metric.name
+        interval = f"[{_number(metric.ci95[0])}, {_number(metric.ci95[1])}]"
+        lines.append(
+            f"| {name} | {_number(metric.value_a)} | {_number(metric.value_b)} "
+            f"| {_number(metric.diff)} {interval} | {status} |"
+        )
+    regressions = comparison.headline_regressions
+    lines += [
+        "",
+        "Headline metrics in bold. "
+        + (
+            f"{len(regressions)} headline metric(s) regressed beyond the tolerance: "
+            + ", ".join(metric.name for metric in regressions)
+            if regressions
+            else "No headline metric regressed beyond the tolerance."
+        ),
+    ]
+    return "\n".join(lines)

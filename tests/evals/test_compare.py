@@ -1,0 +1,65 @@
+"""Comparing two eval runs: paired differences and a non-zero exit on a headline regression."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from eval_records import make_record
+
+from evals.compare import compare_runs
+from evals.eval_commands import eval_compare
+from evals.run_dir import CaseRecord, RunDir
+
+
+def _write_run(directory: Path, records: list[CaseRecord]) -> Path:
+    run = RunDir(directory)
+    run.start({"model": "scripted", "dataset_sha256": "x"}, resume=False)
+    for record in records:
+        run.append(record)
+    return directory
+
+
+def _runs(tmp_path: Path, wrong_in_b: int) -> tuple[Path, Path]:
+    """40 flagged card-testing cases; run B gets the type wrong on `wrong_in_b` of them."""
+    a = [make_record(f"c{i}", "card_testing", score=0.5 + i / 100) for i in range(40)]
+    b = [
+        make_record(
+            f"c{i}",
+            "card_testing",
+            score=0.5 + i / 100,
+            verdict_type="promo_abuse" if i < wrong_in_b else None,
+        )
+        for i in range(40)
+    ]
+    return _write_run(tmp_path / "a", a), _write_run(tmp_path / "b", b)
+
+
+def test_compare_pairs_cases_and_flags_the_regression(tmp_path: Path) -> None:
+    run_a, run_b = _runs(tmp_path, wrong_in_b=8)
+    comparison = compare_runs(run_a, run_b, tolerance=0.05, rounds=200)
+    by_name = {metric.name: metric for metric in comparison.metrics}
+    accuracy = by_name["agent.type_accuracy"]
+    assert comparison.shared_cases == 40
+    assert accuracy.diff == pytest.approx(-0.2)
+    assert accuracy.regressed and accuracy.significant
+    assert not by_name["detector.roc_auc"].regressed
+    assert "agent.type_accuracy" in {m.name for m in comparison.headline_regressions}
+
+
+def test_compare_command_exits_non_zero_beyond_tolerance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_a, run_b = _runs(tmp_path, wrong_in_b=8)
+    with pytest.raises(typer.Exit) as exit_info:
+        eval_compare(run_a, run_b, tolerance=0.05, bootstrap_rounds=100)
+    assert exit_info.value.exit_code == 1
+    assert "REGRESSED" in capsys.readouterr().out
+
+
+def test_compare_command_passes_within_tolerance(tmp_path: Path) -> None:
+    run_a, run_b = _runs(tmp_path, wrong_in_b=1)  # accuracy drops by 0.025
+    report = tmp_path / "compare.md"
+    eval_compare(run_a, run_b, tolerance=0.05, bootstrap_rounds=100, output=report)
+    assert "No headline metric regressed" in report.read_text()

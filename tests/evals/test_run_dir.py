@@ -1,0 +1,142 @@
+"""The run directory: records appended as cases finish, and a resumed run redoes none of them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence as SequenceOf
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eval_records import make_record
+
+from agent.chat_model import ChatMessage, ChatResult
+from agent.investigator import Investigator
+from agent.policy import RiskPolicy
+from agent.settings import Settings
+from detectors.cases import Case, parse_case
+from detectors.rules import RuleDetector
+from detectors.scores import EventSurprise, SequenceScore
+from detectors.sequences import Sequence
+from evals.run_dir import RunDir, RunDirError
+from evals.solver import Baselines, solve_cases
+
+
+class Interrupted(BaseException):
+    """Stands in for Ctrl-C: not an Exception, so nothing records it as a case error."""
+
+
+class ScriptedChat:
+    """Answers `card_testing` citing e0; raises Interrupted once `stop_after` answers are given."""
+
+    name = "scripted"
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.calls = 0
+        self.stop_after = stop_after
+
+    async def complete(
+        self,
+        messages: list[ChatMessage],
+        json_schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatResult:
+        if self.stop_after is not None and self.calls >= self.stop_after:
+            raise Interrupted
+        self.calls += 1
+        answer = {
+            "explanation": "Many declined payment attempts, starting at e0.",
+            "evidence": ["e0"],
+            "fraud_type": "card_testing",
+            "confidence": 0.9,
+            "action": "manual_review",
+        }
+        return ChatResult(json.dumps(answer), prompt_tokens=100, completion_tokens=20)
+
+
+class ParityScreener:
+    """Flags users whose id ends in an even digit."""
+
+    version = "parity-1"
+
+    def explain(self, sequences: SequenceOf[Sequence]) -> list[SequenceScore]:
+        return [
+            SequenceScore(
+                user_id=sequence.user_id,
+                score=0.8 if int(sequence.user_id[-1]) % 2 == 0 else 0.1,
+                flagged=int(sequence.user_id[-1]) % 2 == 0,
+                events=[EventSurprise(i, "view", 1.0, 1) for i in range(len(sequence))],
+            )
+            for sequence in sequences
+        ]
+
+
+def _cases(n: int) -> list[Case]:
+    return [
+        parse_case(
+            {
+                "case_id": f"c{i}",
+                "fraud_type": "card_testing" if i % 2 == 0 else "none",
+                "acceptable_actions": ["manual_review"] if i % 2 == 0 else ["allow"],
+                "events": [
+                    {"user_id": f"u{i}", "ts": 1_767_225_600 + k, "action": "view"}
+                    for k in range(3)
+                ],
+            }
+        )
+        for i in range(n)
+    ]
+
+
+def _solve(cases: list[Case], chat: ScriptedChat, run: RunDir) -> int:
+    settings = Settings(llm_max_retries=0)
+    investigator = Investigator(
+        settings, chat, ParityScreener(), checkpoint_path=run.path / "checkpoints.sqlite"
+    )
+    baselines = Baselines(RiskPolicy.load(), RuleDetector())
+    return asyncio.run(solve_cases(cases, investigator, baselines, run, 1, progress=False))
+
+
+def test_resume_skips_finished_cases(tmp_path: Path) -> None:
+    cases = _cases(10)  # five flagged
+    run = RunDir(tmp_path / "run")
+    run.start({"dataset_sha256": "abc", "model": "scripted"}, resume=False)
+    first = ScriptedChat(stop_after=2)
+    with pytest.raises(Interrupted):
+        _solve(cases, first, run)
+    assert len(run.finished_case_ids()) == 5 + 2  # every unflagged case, two verdicts
+
+    run.start({"dataset_sha256": "abc", "model": "scripted"}, resume=True)
+    second = ScriptedChat()
+    assert _solve(cases, second, run) == 3
+    records = run.read_cases()
+    assert first.calls + second.calls == 5
+    assert sorted(r.case_id for r in records) == sorted(case.case_id for case in cases)
+    assert sum(r.llm_calls for r in records) == 5
+    flagged = [r for r in records if r.flagged]
+    assert all(r.verdict and r.verdict["fraud_type"] == "card_testing" for r in flagged)
+    assert all(r.schema_valid and r.evidence_grounded for r in flagged)
+    assert len(run.read_run()["sessions"]) == 2
+
+
+def test_a_run_is_not_overwritten_or_resumed_as_another(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    run.start({"dataset_sha256": "abc", "model": "m1"}, resume=False)
+    with pytest.raises(RunDirError, match="pass --resume"):
+        run.start({"dataset_sha256": "abc", "model": "m1"}, resume=False)
+    with pytest.raises(RunDirError, match="model was 'm1', now 'm2'"):
+        run.start({"dataset_sha256": "abc", "model": "m2"}, resume=True)
+
+
+def test_a_torn_last_line_is_dropped_on_resume(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    run.start({"dataset_sha256": "abc"}, resume=False)
+    run.append(make_record("c1", "none", flagged=False))
+    with open(run.cases_file, "a") as stream:
+        stream.write('{"case_id": "c2", "lab')  # killed mid-write
+    assert run.finished_case_ids() == {"c1"}
+    run.start({"dataset_sha256": "abc"}, resume=True)
+    run.append(make_record("c3", "none", flagged=False))
+    lines = run.cases_file.read_text().splitlines()
+    assert [json.loads(line)["case_id"] for line in lines] == ["c1", "c3"]
