@@ -207,15 +207,25 @@ class ApiService:
             async with self._investigation_slots:
                 [score] = await self.score([sequence])
                 with self.metrics.llm_latency.labels("verdict").time():
-                    verdict = await self.investigator.investigate(alert_id, sequence, score)
+                    verdict = await self.investigator.investigate(
+                        self._investigation_id(alert_id), sequence, score
+                    )
         finally:
             self.metrics.queue_depth.dec()
+        verdict = verdict.model_copy(update={"case_id": alert_id})
         if verdict.is_fallback:
             self.metrics.fallbacks.inc()
         self.metrics.verdicts.labels(verdict.fraud_type, verdict.action).inc()
         self.store.save_verdict(
             alert_id, verdict.model_dump(mode="json"), verdict.fallback_reason, SYSTEM_ACTOR
         )
+
+    def _investigation_id(self, alert_id: str) -> str:
+        # The agent keeps one verdict per investigation id; a retry after a fallback needs a
+        # fresh one, or it would be handed the stored fallback again.
+        row = self.store.get_alert(alert_id)
+        attempts = row.attempts if row is not None else 0
+        return alert_id if attempts == 0 else f"{alert_id}:retry-{attempts}"
 
     def alert_status(self, alert_id: str) -> AlertResponse:
         row = self.store.get_alert(alert_id)

@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from agent.chat_model import ChatMessage, ChatModel, ChatResult
+from agent.chat_model import ChatMessage, ChatModel, ChatModelError, ChatResult
 from agent.investigator import Investigator
 from agent.settings import Settings
 from detectors.detector import LSTMDetector
@@ -88,3 +88,21 @@ class ScriptedChatModel:
 
 def make_investigator(settings: Settings, detector: LSTMDetector, model: ChatModel) -> Investigator:
     return Investigator(settings, model, detector, retry_backoff_s=0.0)
+
+
+class SwitchableChatModel(ScriptedChatModel):
+    """The scripted model behind a switch: while `down`, every call fails like a dead server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    async def complete(
+        self,
+        messages: list[ChatMessage],
+        json_schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatResult:
+        if self.down:
+            raise ChatModelError("cannot reach the scripted server: it is down", retryable=True)
+        return await super().complete(messages, json_schema, max_tokens)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
-from api_doubles import ScriptedChatModel, card_testing_events, make_investigator
+from api_doubles import (
+    ScriptedChatModel,
+    SwitchableChatModel,
+    card_testing_events,
+    make_investigator,
+)
 from api_server import ask
 from conftest import READ_HEADERS, WRITE_HEADERS, api_settings, start_server
 
@@ -60,4 +66,31 @@ def test_model_server_down_gives_manual_review_marked_for_retry(
         assert events[-1][0] == "error"
         assert events[-1][1]["code"] == "model_unavailable"
         assert "fraudlens_fallbacks_total 2.0" in client.get("/metrics").text
+    server.stop()
+
+
+def test_fallback_verdict_is_replaced_when_the_model_returns(
+    tmp_path: Path, detector_dir: Path
+) -> None:
+    settings = api_settings(tmp_path, detector_dir, api_retry_interval_s=0.2)
+    model = SwitchableChatModel()
+    server = start_server(settings, model, make_investigator)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        first = client.post(
+            "/v1/alerts",
+            json={"alert_id": "flaky-1", "events": card_testing_events("flaky")},
+            headers=WRITE_HEADERS,
+        ).json()
+        assert first["status"] == "retry"
+        assert first["verdict"]["fallback_reason"]
+        model.down = False
+        deadline = time.monotonic() + 30
+        alert = first
+        while alert["status"] == "retry" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alert = client.get("/v1/alerts/flaky-1", headers=READ_HEADERS).json()
+        assert alert["status"] == "done"
+        assert alert["verdict"]["fallback_reason"] is None
+        assert alert["verdict"]["case_id"] == "flaky-1"
+        assert alert["verdict"]["fraud_type"] == "card_testing"
     server.stop()
