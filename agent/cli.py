@@ -36,6 +36,11 @@ def _register_commands() -> None:
 
     app.command("simulate")(sim_commands.simulate)
 
+    from evals import eval_commands
+
+    eval_app.command("run")(eval_commands.eval_run)
+    eval_app.command("compare")(eval_commands.eval_compare)
+
     for name, group in (
         ("bench", bench_app),
         ("eval", eval_app),
