@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -69,10 +70,12 @@ def simulate(
             first += len(plan)
             if events_only:
                 users, events = write_events(path, cases)
-                typer.echo(f"{path}: {users} users, {events} events (labels dropped)", err=True)
+                tqdm.write(
+                    f"{path}: {users} users, {events} events (labels dropped)", file=sys.stderr
+                )
             else:
                 written, events = write_cases(path, cases)
-                typer.echo(f"{path}: {written} cases, {events} events", err=True)
+                tqdm.write(f"{path}: {written} cases, {events} events", file=sys.stderr)
             _print_summary(cases)
 
 
@@ -86,9 +89,11 @@ def _print_summary(cases: list[Case]) -> None:
     by_type = Counter(case.fraud_type for case in cases)
     tags = Counter(tag for case in cases for tag in case.extra.get("tags", []))
     fraud = sum(count for fraud_type, count in by_type.items() if fraud_type != "none")
-    typer.echo(
+    tqdm.write(
         f"  {len(cases)} cases: {by_type['none']} legitimate ({tags['hard_negative']} hard "
         f"negatives), {fraud} fraud ({tags['prompt_injection']} with prompt injection)",
-        err=True,
+        file=sys.stderr,
     )
-    typer.echo("  " + ", ".join(f"{name} {by_type[name]}" for name in FRAUD_TYPES[1:]), err=True)
+    tqdm.write(
+        "  " + ", ".join(f"{name} {by_type[name]}" for name in FRAUD_TYPES[1:]), file=sys.stderr
+    )

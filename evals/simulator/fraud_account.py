@@ -162,7 +162,11 @@ def payment_fraud(ctx: SimContext, user_id: str) -> SimulatedUser:
         tl = Timeline(user_id, place)
         tl.new_session(rng, place)
         tl.add(ts, "account_signup")
-        ts += rng.expovariate(1 / rng.choice((5.0, 60.0, 600.0)))
+        # Real stolen-card accounts: over half buy within the sign-up minute, the rest days later.
+        delay = rng.choice(ctx.pool.stolen_card_delays)
+        ts += rng.uniform(5, 59) if delay < 60 else min(delay, 25 * DAY_S)
+        if delay >= 60:
+            tl.login(rng, ts)
     else:
         tl, persona, done = real_prefix(ctx, user_id, reserve=100, long=False, start_ts=ts)
         ts = done.end_ts + rng.uniform(0.5, 30) * DAY_S

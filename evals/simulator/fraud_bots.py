@@ -69,23 +69,16 @@ def click_fraud(ctx: SimContext, user_id: str) -> SimulatedUser:
             user_id, Where(new_device_id(rng), new_ip(rng, country), country, rng.choice(agents))
         )
         tl.new_session(rng)
-    apps = [str(rng.randint(1, 400)) for _ in range(rng.randint(1, 4))]
-    channels = [str(rng.randint(100, 499)) for _ in range(rng.randint(1, 3))]
+    # The app/os/channel mixes of real never-installing heavy clickers (TalkingData).
+    profiles = rng.sample(ctx.pool.click_farm_attrs, rng.randint(1, 4))
     clicks = rng.randint(30, ctx.max_events - 20)
     gap = rng.uniform(0.6, 10)
     landings = 0
     for _ in range(clicks):
-        app = rng.choice(apps)
-        tl.add(
-            ts,
-            "ad_click",
-            item_id=f"app-{app}",
-            attrs={
-                "app": app,
-                "channel": rng.choice(channels),
-                "ad_id": "ad-" + random_hex(rng, 5),
-            },
-        )
+        profile = rng.choice(profiles)
+        app = profile["app"]
+        attrs = {**profile, "ad_id": "ad-" + random_hex(rng, 5)}
+        tl.add(ts, "ad_click", item_id=f"app-{app}", attrs=attrs)
         if rng.random() < 0.08:
             landings += 1
             tl.add(ts + rng.uniform(0.2, 1.5), "view", item_id=f"app-{app}")
@@ -93,6 +86,6 @@ def click_fraud(ctx: SimContext, user_id: str) -> SimulatedUser:
     return finish(
         ctx,
         tl,
-        f"click fraud: {clicks} ad clicks every ~{gap:.1f}s on {len(apps)} "
+        f"click fraud: {clicks} ad clicks every ~{gap:.1f}s on {len(profiles)} "
         f"app(s), {landings} landing views, no install",
     )

@@ -120,7 +120,7 @@ def reseller_scalping(ctx: SimContext, user_id: str) -> SimulatedUser:
             t += rng.uniform(2, 15)
             tl.add(t, "payment_method_add", payment_method=cards[-1])
         t += rng.uniform(2, 12)
-        status = "approved" if rng.random() < 0.85 else "declined"
+        status = "declined" if order and rng.random() < 0.15 else "approved"
         placed = pay_and_buy(
             tl, rng, t, [(item, limit)], cards[-1], status=status, checkout_s=rng.uniform(1.5, 6)
         )

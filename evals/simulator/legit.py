@@ -46,6 +46,10 @@ def _chores(ctx: SimContext, tl: Timeline, persona: Persona, start: float) -> No
         tl.new_session(rng, persona.home)
         tl.add(ts + 600, "password_reset")
         tl.login(rng, ts + rng.uniform(660, 1200), persona.home)
+    for change in ("email_change", "phone_change", "two_factor_change"):
+        if rng.random() < 0.015:
+            tl.login(rng, ts + 1800, persona.home)
+            tl.add(ts + rng.uniform(1850, 2400), change)
     if rng.random() < 0.04:
         card = new_instrument(rng)
         persona.cards.append(card)

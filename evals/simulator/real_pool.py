@@ -1,4 +1,4 @@
-"""Real normal behaviour to build on: Taobao and REES46 per-user sequences and their items."""
+"""Real behaviour to build on: Taobao/REES46 users and items, Fraud_Data/TalkingData traits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from detectors.adapters import REAL_DATA_DIR, real_data_path
+from detectors.adapters import REAL_DATA_DIR, read_labels, real_data_path
 from detectors.loading import read_events
 from detectors.sequences import Sequence, group_sequences
 from evals.simulator.catalog import Catalog
@@ -26,12 +26,17 @@ class RealPool:
     short: list[tuple[str, Sequence]]
     """REES46 visitors with a short session or two."""
     catalog: Catalog
+    stolen_card_delays: list[float]
+    """Seconds from sign-up to purchase of the accounts Fraud_Data labels fraud (class 1)."""
+    click_farm_attrs: list[dict[str, str]]
+    """app/os/channel/device of TalkingData clicks from heavy-clicking ips that never installed
+    anything (the data set's click-fraud proxy)."""
 
     def split(self, fractions: list[float], rng: random.Random) -> list[RealPool]:
         """Disjoint pools (users shuffled, then cut by `fractions`) sharing one catalog, so cases
         of different splits never replay the same real user."""
         return [
-            RealPool(long, short, self.catalog)
+            RealPool(long, short, self.catalog, self.stolen_card_delays, self.click_farm_attrs)
             for long, short in zip(
                 _cut(self.long, fractions, rng), _cut(self.short, fractions, rng), strict=True
             )
@@ -61,7 +66,7 @@ def _cut(
 
 @lru_cache(maxsize=2)
 def load_real_pool(data_dir: Path = REAL_DATA_DIR) -> RealPool:
-    """Read both real data sets once per process (the pool is never mutated)."""
+    """Read the real data sets once per process (the pool is never mutated)."""
     taobao, _ = read_events(data_dir / _relative("taobao"), "taobao")
     rees46, _ = read_events(data_dir / _relative("rees46"), "rees46")
     long = [("taobao", seq) for seq in group_sequences(taobao) if len(seq) >= MIN_LONG_EVENTS]
@@ -71,7 +76,40 @@ def load_real_pool(data_dir: Path = REAL_DATA_DIR) -> RealPool:
             f"real data in {data_dir} gave {len(long)} long and {len(short)} short user "
             "sequences; need ≥ 1 of each"
         )
-    return RealPool(long=long, short=short, catalog=Catalog.from_events(rees46 + taobao))
+    return RealPool(
+        long=long,
+        short=short,
+        catalog=Catalog.from_events(rees46 + taobao),
+        stolen_card_delays=_stolen_card_delays(data_dir / _relative("fraud_data")),
+        click_farm_attrs=_click_farm_attrs(data_dir / _relative("talkingdata")),
+    )
+
+
+def _stolen_card_delays(path: Path) -> list[float]:
+    events, _ = read_events(path, "fraud_data")
+    labels = read_labels(path, "fraud_data")
+    delays = [
+        sequence.events[-1].ts - sequence.events[0].ts
+        for sequence in group_sequences(events)
+        if labels.get(sequence.user_id) == 1
+    ]
+    if not delays:
+        raise ValueError(f"{path} has 0 fraud-labelled users; need ≥ 1")
+    return delays
+
+
+def _click_farm_attrs(path: Path, min_clicks: int = 5) -> list[dict[str, str]]:
+    events, _ = read_events(path, "talkingdata")
+    labels = read_labels(path, "talkingdata")
+    attrs = [
+        {key: str(value) for key, value in event.attrs.items()}
+        for sequence in group_sequences(events)
+        if labels.get(sequence.user_id) == 1 and len(sequence) >= min_clicks
+        for event in sequence.events
+    ]
+    if not attrs:
+        raise ValueError(f"{path} has 0 never-converting ips with ≥ {min_clicks} clicks")
+    return attrs
 
 
 def _relative(fmt: str) -> Path:

@@ -19,8 +19,21 @@ CART_WINDOW_S = 120
 REVIEW_RATE = 0.15
 """Share of purchases an honest user reviews, days later."""
 REFUND_RATE = 0.03
-AD_CLICK_RATE = 0.04
+AD_CLICK_RATE = 0.015
 """Share of views that came from an ad click."""
+MISTYPED_LOGIN_RATE = 0.04
+DECLINE_RATE = 0.02
+"""Share of honest orders whose first payment is declined (funds, limits) and retried."""
+COUPON_RATE = 0.06
+"""Share of honest orders that use a seasonal coupon."""
+QUESTION_RATE = 0.03
+SEASONAL_COUPONS = ("SUMMER10", "DOUBLE11", "FREESHIP", "VIP5", "618SALE")
+QUESTIONS = (
+    "When will this ship?",
+    "Is the size true to the chart?",
+    "Can you send it in plain packaging? It is a gift.",
+    "请问什么时候发货？",
+)
 
 
 @dataclass(slots=True)
@@ -99,7 +112,10 @@ def _open_session(
     if rng.random() < 0.12:
         where = moved(rng, where)
     if rng.random() < (0.85 if first else 0.45):
-        tl.login(rng, ts - rng.uniform(3, 90), where)
+        login_ts = ts - rng.uniform(3, 90)
+        if rng.random() < MISTYPED_LOGIN_RATE:
+            tl.login(rng, login_ts - rng.uniform(5, 40), where, status="failed")
+        tl.login(rng, login_ts, where)
     else:
         tl.new_session(rng, where)
     if rng.random() < 0.2:
@@ -120,6 +136,24 @@ def _flush(
     lines = [(item, quantity(rng)) for _, item in cart]
     instrument = persona.cards[0] if rng.random() < 0.8 else rng.choice(persona.cards)
     lead = rng.uniform(10, 60)
+    if rng.random() < COUPON_RATE:
+        tl.add(
+            ts - lead - rng.uniform(5, 30),
+            "coupon_redeem",
+            status="success",
+            attrs={"coupon": rng.choice(SEASONAL_COUPONS)},
+        )
+    if rng.random() < DECLINE_RATE:
+        pay_and_buy(
+            tl,
+            rng,
+            ts - 2 * lead,
+            lines,
+            instrument,
+            persona.billing_country,
+            status="declined",
+            checkout_s=lead,
+        )
     purchases = pay_and_buy(
         tl, rng, ts - lead, lines, instrument, persona.billing_country, checkout_s=lead
     ).purchases
@@ -137,4 +171,11 @@ def _flush(
             )
         elif rng.random() < REFUND_RATE:
             request_refund(tl, rng, purchase.ts + rng.uniform(1, 10) * 86400, purchase)
+        if rng.random() < QUESTION_RATE:
+            tl.add(
+                purchase.ts + rng.uniform(600, 86400),
+                "message_seller",
+                item_id=purchase.item_id,
+                text=rng.choice(QUESTIONS),
+            )
     tl.session_id = session
