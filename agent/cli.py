@@ -32,6 +32,12 @@ def _register_commands() -> None:
     llm_app.command("pull")(llm_commands.pull)
     llm_app.command("serve")(llm_commands.serve)
 
+    from agent.api import commands as api_commands
+
+    serve_app.command("api")(api_commands.serve_api)
+    cases_app.command("export")(api_commands.export_cases)
+    bench_app.command("api")(api_commands.bench_api)
+
     from evals import sim_commands
 
     app.command("simulate")(sim_commands.simulate)

@@ -1,0 +1,102 @@
+"""The local vLLM server: answers, honours a JSON schema, fails loudly, stops without orphans."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Literal
+
+import httpx
+import psutil
+import pytest
+from pydantic import BaseModel
+
+from agent.llm_server import LocalModelServer, ServerStartError
+from agent.settings import Settings, get_settings
+
+SMALLEST_MODEL = "smollm2-135m"
+
+
+class ToyVerdict(BaseModel):
+    suspicious: bool
+    action: Literal["allow", "manual_review", "block_account"]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _live_group_members(group: int) -> list[int]:
+    members = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            alive = process.info["status"] != psutil.STATUS_ZOMBIE
+            if alive and os.getpgid(process.pid) == group:
+                members.append(process.pid)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
+
+
+def test_port_in_use_is_refused_before_anything_starts() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = LocalModelServer(get_settings(), model=SMALLEST_MODEL, port=port)
+        with pytest.raises(ServerStartError, match=str(port)):
+            server.start()
+        assert server.pid is None
+
+
+@pytest.mark.llm
+def test_server_lists_model_and_answers_within_json_schema(local_llm: LocalModelServer) -> None:
+    models = httpx.get(f"{local_llm.base_url}/models", timeout=10).json()
+    assert [entry["id"] for entry in models["data"]] == [local_llm.model]
+
+    response = httpx.post(
+        f"{local_llm.base_url}/chat/completions",
+        json={
+            "model": local_llm.model,
+            "messages": [{"role": "user", "content": "A new account bought 9 phones. Verdict?"}],
+            "max_tokens": 60,
+            "temperature": 0,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "toy_verdict", "schema": ToyVerdict.model_json_schema()},
+            },
+        },
+        timeout=120,
+    )
+    response.raise_for_status()
+    choice = response.json()["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    ToyVerdict.model_validate_json(choice["message"]["content"])
+
+
+@pytest.mark.llm
+def test_interrupted_server_leaves_no_process_and_frees_its_port() -> None:
+    server = LocalModelServer(get_settings(), model=SMALLEST_MODEL, port=0)
+    with pytest.raises(KeyboardInterrupt), server:
+        group = server.pid
+        assert httpx.get(f"{server.base_url}/models", timeout=10).status_code == 200
+        raise KeyboardInterrupt
+
+    assert group is not None
+    assert _live_group_members(group) == []
+    assert not _port_open(server.port)
+
+
+@pytest.mark.llm
+def test_server_that_exits_at_start_reports_its_log() -> None:
+    # Longer than the model's 8192 positions: vLLM refuses the configuration and exits.
+    settings = Settings(llm_max_model_len=10**6)
+    server = LocalModelServer(settings, model=SMALLEST_MODEL, port=0)
+
+    with pytest.raises(ServerStartError, match="exited with code") as raised:
+        server.start()
+
+    assert "max_model_len" in str(raised.value).lower() or "max-model-len" in str(raised.value)
+    assert server.pid is None
+    assert not _port_open(server.port)
