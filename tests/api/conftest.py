@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from api_doubles import ScriptedChatModel, train_tiny_detector
-from api_server import WRITE_KEY, RunningServer
+from api_server import RunningServer
+from api_sse import WRITE_KEY
 
 from agent.api.app import create_app
 from agent.api.auth import hash_key

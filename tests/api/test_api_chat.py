@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from api_doubles import CHAT_ANSWER, card_testing_events
-from api_server import ask
+from api_sse import ask
 from conftest import READ_HEADERS, WRITE_HEADERS
 
 

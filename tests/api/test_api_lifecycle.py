@@ -12,7 +12,7 @@ from api_doubles import (
     card_testing_events,
     make_investigator,
 )
-from api_server import ask
+from api_sse import ask
 from conftest import READ_HEADERS, WRITE_HEADERS, api_settings, start_server
 
 from agent.chat_model import OpenAIChatModel
