@@ -1,0 +1,63 @@
+"""The structured verdict request and the grounding check, on a scripted chat model."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent_doubles import ScriptedChatModel, answer_json, timeout_error
+
+from agent.chat_model import ChatMessage
+from agent.classify import AnswerAttempt, request_answer
+from agent.grounding import grounding_problems
+from agent.render import RenderedCase
+from agent.verdict import ModelAnswer
+
+MESSAGES: list[ChatMessage] = [{"role": "user", "content": "case"}]
+
+
+def ask(chat: ScriptedChatModel, max_retries: int = 2) -> AnswerAttempt:
+    request = request_answer(
+        chat, MESSAGES, max_tokens=64, max_retries=max_retries, retry_backoff_s=0
+    )
+    return asyncio.run(request)
+
+
+def test_a_valid_answer_is_parsed() -> None:
+    attempt = ask(ScriptedChatModel([answer_json(action="hold_order")]))
+    assert attempt.answer is not None and attempt.answer.action == "hold_order"
+    assert attempt.error is None and attempt.calls == 1 and attempt.prompt_tokens == 100
+
+
+def test_an_invalid_answer_comes_back_with_its_error_not_retried() -> None:
+    chat = ScriptedChatModel([answer_json(action="shrug"), answer_json()])
+    attempt = ask(chat)
+    assert attempt.answer is None and not attempt.unreachable
+    assert attempt.error is not None and "action" in attempt.error
+    assert len(chat.requests) == 1 and '"shrug"' in attempt.raw_text
+
+
+def test_transport_failures_are_retried_up_to_the_bound() -> None:
+    chat = ScriptedChatModel([timeout_error(), timeout_error(), answer_json()])
+    assert ask(chat, max_retries=2).answer is not None
+    chat = ScriptedChatModel([timeout_error(), timeout_error()])
+    attempt = ask(chat, max_retries=1)
+    assert attempt.unreachable and attempt.calls == 2 and attempt.answer is None
+
+
+def test_grounding_names_ids_that_do_not_exist() -> None:
+    case = RenderedCase(text="...", event_count=5)
+    answer = ModelAnswer(
+        explanation="Declines at e2 and e9.",
+        evidence=["e1", "e5"],
+        fraud_type="card_testing",
+        confidence=0.8,
+        action="hold_order",
+    )
+    problems = grounding_problems(answer, case)
+    assert problems[0] == "evidence ids e5 do not exist; the case has e0 to e4"
+    assert "explanation cites e9" in problems[1]
+    grounded = answer.model_copy(update={"explanation": "Declines at e2.", "evidence": ["e4"]})
+    assert grounding_problems(grounded, case) == []
+    empty = grounded.model_copy(update={"evidence": []})
+    expected = ["fraud_type card_testing needs at least one evidence id"]
+    assert grounding_problems(empty, case) == expected

@@ -1,0 +1,81 @@
+"""The risk policy: bounds on severe actions, floors against benign answers, TOML overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.policy import PolicyInput, RiskPolicy
+
+
+@pytest.fixture(scope="module")
+def policy() -> RiskPolicy:
+    return RiskPolicy.load()
+
+
+def test_a_confident_block_on_a_high_score_stands(policy: RiskPolicy) -> None:
+    decision = policy.apply(PolicyInput("card_testing", 0.9, "block_account", 0.95, True))
+    assert decision.action == "block_account" and decision.notes == []
+
+
+@pytest.mark.parametrize(
+    ("fraud_type", "confidence", "score", "unmet"),
+    [
+        ("card_testing", 0.5, 0.95, "confidence ≥ 0.8, got 0.50"),
+        ("card_testing", 0.9, 0.7, "detector score ≥ 0.9, got 0.700"),
+        ("none", 0.9, 0.95, "a fraud type other than none"),
+    ],
+)
+def test_block_needs_score_confidence_and_a_type(
+    policy: RiskPolicy, fraud_type: str, confidence: float, score: float, unmet: str
+) -> None:
+    decision = policy.apply(
+        PolicyInput(fraud_type, confidence, "block_account", score, True)  # type: ignore[arg-type]
+    )
+    assert decision.action == "manual_review"
+    assert decision.notes[0].startswith("block_account → manual_review: needs")
+    assert unmet in decision.notes[0]
+
+
+def test_none_on_a_very_high_score_goes_to_review_never_allow(policy: RiskPolicy) -> None:
+    decision = policy.apply(PolicyInput("none", 0.95, "allow", 0.97, True))
+    assert decision.action == "manual_review"
+    assert "benign answer (none/allow)" in decision.notes[0]
+
+
+def test_a_benign_answer_on_a_moderate_score_stands(policy: RiskPolicy) -> None:
+    decision = policy.apply(PolicyInput("none", 0.8, "allow", 0.6, True))
+    assert decision.action == "allow" and decision.notes == []
+
+
+def test_instruction_like_text_floors_a_flagged_case(policy: RiskPolicy) -> None:
+    flagged = policy.apply(PolicyInput("none", 0.9, "monitor", 0.6, True, ["e4"]))
+    assert flagged.action == "manual_review" and "(e4)" in flagged.notes[0]
+    unflagged = policy.apply(PolicyInput("none", 0.9, "monitor", 0.2, False, ["e4"]))
+    assert unflagged.action == "monitor"
+
+
+def test_a_named_fraud_is_never_allowed(policy: RiskPolicy) -> None:
+    decision = policy.apply(PolicyInput("refund_abuse", 0.6, "allow", 0.3, False))
+    assert decision.action == "manual_review" and "refund_abuse named" in decision.notes[0]
+
+
+def test_a_policy_file_overrides_only_its_keys(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text("high_score = 0.99\n[actions.block_account]\nmin_confidence = 0.5\n")
+    custom = RiskPolicy.load(path)
+    assert custom.high_score == 0.99
+    assert custom.actions["block_account"].min_confidence == 0.5
+    assert custom.actions["block_account"].min_score == 0.9  # kept from the defaults
+    decision = custom.apply(PolicyInput("card_testing", 0.6, "block_account", 0.95, True))
+    assert decision.action == "block_account"
+
+
+def test_a_bad_policy_file_is_refused_with_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('[actions.block_account]\notherwise = "shrug"\n')
+    with pytest.raises(ValueError, match="otherwise"):
+        RiskPolicy.load(path)
+    with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
+        RiskPolicy.load(tmp_path / "missing.toml")
