@@ -23,12 +23,20 @@ class Timeline:
         self.where = where
         self.session_id: str | None = None
         self.events: list[Event] = []
+        self._keys: set[tuple[float, str, str | None]] = set()
 
     def add(self, ts: float, action: str, **fields: Any) -> Event:
-        """Append an event at `ts` (rounded to whole seconds) from the current place and session."""
+        """Append an event at `ts` (rounded to whole seconds) from the current place and session.
+
+        Two events with the same second, action and item would be merged as one on loading
+        (FORMATS.md §1), so a repeat moves on by a second."""
+        second = float(round(ts))
+        while (second, action, fields.get("item_id")) in self._keys:
+            second += 1
+        self._keys.add((second, action, fields.get("item_id")))
         event = Event(
             user_id=self.user_id,
-            ts=float(round(ts)),
+            ts=second,
             action=action,
             session_id=self.session_id,
             device_id=self.where.device_id,

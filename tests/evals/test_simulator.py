@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from detectors.cases import FRAUD_TYPES, Case
 from detectors.events import Event
 from detectors.loading import read_cases, read_events
+from detectors.sequences import order_events
 from evals import sim_commands
 from evals.simulator.acceptable import ACCEPTABLE_ACTIONS, HARD_NEGATIVE_ACTIONS
 from evals.simulator.build import plan_case_sets, simulate_cases
@@ -95,6 +96,8 @@ def test_ids_are_unique_and_each_case_is_one_capped_user(cases: list[Case]) -> N
     assert all(len(ids) == 1 for ids in users)
     assert len(set.union(*users)) == len(cases)
     assert max(len(case.events) for case in cases) <= 120
+    merged = [case.case_id for case in cases if len(order_events(case.events)) < len(case.events)]
+    assert merged == [], "events that loading would merge as duplicates"
 
 
 def test_acceptable_actions_come_from_the_table(cases: list[Case]) -> None:
