@@ -109,7 +109,7 @@ def reseller_scalping(ctx: SimContext, user_id: str) -> SimulatedUser:
             "add_to_cart",
             item_id=item.item_id,
             category=item.category,
-            amount=item.price * limit,
+            amount=round(item.price * limit, 2),
             quantity=limit,
         )
         if order and rng.random() < 0.6:

@@ -258,3 +258,18 @@ def test_bad_input_is_refused_with_exit_code_2(
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "x.jsonl").exists()
+
+
+DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
+
+
+def test_committed_test_split_and_sample_load_whole() -> None:
+    test_cases, report = read_cases(DATASETS / "sim_v1_test.jsonl.gz")
+    assert report.rejected == 0 and len(test_cases) == 800
+    by_type = Counter(case.fraud_type for case in test_cases)
+    assert set(by_type) == set(FRAUD_TYPES)
+    assert min(count for name, count in by_type.items() if name != "none") >= 15
+    events, report = read_events(DATASETS / "sample_events_v1.jsonl")
+    assert report.rejected == 0
+    assert len({event.user_id for event in events}) == 150
+    assert any(attack in (event.text or "") for event in events for attack in INJECTION_TEXTS)
