@@ -32,6 +32,10 @@ def _register_commands() -> None:
     llm_app.command("pull")(llm_commands.pull)
     llm_app.command("serve")(llm_commands.serve)
 
+    from agent import investigate_command
+
+    app.command("investigate")(investigate_command.investigate)
+
     from agent.api import commands as api_commands
 
     serve_app.command("api")(api_commands.serve_api)
