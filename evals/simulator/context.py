@@ -9,9 +9,7 @@ from detectors.events import Event
 from detectors.sequences import Sequence
 from evals.simulator.persona import Persona, Where, new_persona
 from evals.simulator.real_pool import RealPool
-from evals.simulator.timeline import PERIOD_END, PERIOD_START, Timeline
-
-DAY_S = 86400.0
+from evals.simulator.timeline import DAY_S, PERIOD_END, PERIOD_START, Timeline
 
 
 @dataclass(slots=True)

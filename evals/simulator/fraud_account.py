@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals.simulator.context import DAY_S, SimContext, SimulatedUser, finish
+from evals.simulator.context import SimContext, SimulatedUser, finish
 from evals.simulator.history import real_prefix
 from evals.simulator.persona import (
     AUTOMATION_AGENTS,
@@ -16,7 +16,7 @@ from evals.simulator.persona import (
     pick_country,
 )
 from evals.simulator.shopping import pay_and_buy, view_items
-from evals.simulator.timeline import Timeline
+from evals.simulator.timeline import DAY_S, Timeline
 
 CREDENTIAL_CHANGES = ("email_change", "phone_change", "address_change", "two_factor_change")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals.simulator.context import DAY_S, SimContext, SimulatedUser, finish
+from evals.simulator.context import SimContext, SimulatedUser, finish
 from evals.simulator.history import real_prefix
 from evals.simulator.persona import (
     AUTOMATION_AGENTS,
@@ -15,7 +15,7 @@ from evals.simulator.persona import (
     pick_country,
     random_hex,
 )
-from evals.simulator.timeline import Timeline
+from evals.simulator.timeline import DAY_S, Timeline
 
 
 def scraping_bot(ctx: SimContext, user_id: str) -> SimulatedUser:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals.simulator.context import DAY_S, SimContext, SimulatedUser, finish
+from evals.simulator.context import SimContext, SimulatedUser, finish
 from evals.simulator.history import real_prefix
 from evals.simulator.persona import (
     MOBILE_AGENTS,
@@ -13,7 +13,7 @@ from evals.simulator.persona import (
     random_hex,
 )
 from evals.simulator.shopping import pay_and_buy, quantity, request_refund, view_items
-from evals.simulator.timeline import Timeline
+from evals.simulator.timeline import DAY_S, Timeline
 
 COUPONS = ("WELCOME10", "NEWUSER20", "FIRSTORDER", "REFER-A-FRIEND", "APP15", "新人礼包")
 FARM_SIZE = 12

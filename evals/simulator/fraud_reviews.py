@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from evals.simulator.catalog import Item
-from evals.simulator.context import DAY_S, SimContext, SimulatedUser, finish
+from evals.simulator.context import SimContext, SimulatedUser, finish
 from evals.simulator.history import real_prefix
 from evals.simulator.injection import injected_review_text
 from evals.simulator.persona import new_instrument, new_place, pick_country, random_hex
 from evals.simulator.reviews import stock_text
 from evals.simulator.shopping import pay_and_buy, view_items, write_review
-from evals.simulator.timeline import Timeline
+from evals.simulator.timeline import DAY_S, Timeline
 
 
 def _fresh_or_thin(ctx: SimContext, user_id: str, reserve: int) -> tuple[Timeline, float, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from evals.simulator.context import DAY_S, SimContext, SimulatedUser, finish
+from evals.simulator.context import SimContext, SimulatedUser, finish
 from evals.simulator.history import real_prefix
 from evals.simulator.persona import (
     MOBILE_AGENTS,
@@ -17,7 +17,7 @@ from evals.simulator.persona import (
 )
 from evals.simulator.replay import replay
 from evals.simulator.shopping import pay_and_buy, quantity, request_refund, view_items
-from evals.simulator.timeline import Timeline
+from evals.simulator.timeline import DAY_S, Timeline
 
 
 def normal_user(ctx: SimContext, user_id: str) -> SimulatedUser:

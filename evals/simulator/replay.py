@@ -11,7 +11,7 @@ from evals.simulator.catalog import Catalog, Item
 from evals.simulator.persona import Persona, moved
 from evals.simulator.reviews import honest_rating, honest_text
 from evals.simulator.shopping import pay_and_buy, quantity, request_refund, write_review
-from evals.simulator.timeline import Timeline
+from evals.simulator.timeline import DAY_S, Timeline
 
 SESSION_GAP_S = 30 * 60
 CART_WINDOW_S = 120
@@ -165,15 +165,15 @@ def _flush(
     for purchase in purchases:
         if rng.random() < REVIEW_RATE:
             rating = honest_rating(rng)
-            later = purchase.ts + rng.uniform(1, 12) * 86400
+            later = purchase.ts + rng.uniform(1, 12) * DAY_S
             write_review(
                 tl, later, purchase.item_id, purchase.category, rating, honest_text(rng, rating)
             )
         elif rng.random() < REFUND_RATE:
-            request_refund(tl, rng, purchase.ts + rng.uniform(1, 10) * 86400, purchase)
+            request_refund(tl, rng, purchase.ts + rng.uniform(1, 10) * DAY_S, purchase)
         if rng.random() < QUESTION_RATE:
             tl.add(
-                purchase.ts + rng.uniform(600, 86400),
+                purchase.ts + rng.uniform(600, DAY_S),
                 "message_seller",
                 item_id=purchase.item_id,
                 text=rng.choice(QUESTIONS),

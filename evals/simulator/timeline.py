@@ -13,6 +13,7 @@ PERIOD_START = datetime(2026, 8, 3, tzinfo=UTC).timestamp()
 PERIOD_END = datetime(2026, 11, 16, tzinfo=UTC).timestamp()
 """Simulated behaviour is re-timed into this recent window (fixed, so output never depends on
 the day it is generated)."""
+DAY_S = 86400.0
 
 
 class Timeline:
@@ -62,11 +63,6 @@ class Timeline:
         self.add(ts, "login", status=status)
         return ts
 
-    @property
-    def last_ts(self) -> float:
-        return max((event.ts for event in self.events), default=PERIOD_START)
-
-    def ordered(self, max_events: int | None = None) -> list[Event]:
-        """Events in time order (stable), cut to the first `max_events` when given."""
-        ordered = sorted(self.events, key=lambda event: event.ts)
-        return ordered if max_events is None else ordered[:max_events]
+    def ordered(self) -> list[Event]:
+        """Events in time order (stable)."""
+        return sorted(self.events, key=lambda event: event.ts)
