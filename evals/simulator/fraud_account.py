@@ -110,19 +110,19 @@ def card_testing(ctx: SimContext, user_id: str) -> SimulatedUser:
     tl.add(ts, "checkout", amount=item.price)
     attempts = rng.randint(12, 70)
     cards = [new_instrument(rng) for _ in range(max(3, round(attempts * rng.uniform(0.3, 1.0))))]
-    decline_rate = rng.uniform(0.6, 0.95)
+    declined = round(attempts * rng.uniform(0.6, 0.95))
+    statuses = ["declined"] * declined + ["approved"] * (attempts - declined)
+    rng.shuffle(statuses)
     fixed_amount = round(rng.uniform(0.5, 3), 2) if rng.random() < 0.5 else None
     mean_gap = rng.uniform(2, 20)
     added: set[str] = set()
-    approved = 0
-    for attempt in range(attempts):
-        card = cards[attempt % len(cards)] if rng.random() < 0.7 else rng.choice(cards)
+    for attempt, status in enumerate(statuses):
+        # Every stolen number is tried once, then the ones that might work are retried.
+        card = cards[attempt] if attempt < len(cards) else rng.choice(cards)
         if card not in added and rng.random() < 0.4:
             added.add(card)
             tl.add(ts, "payment_method_add", payment_method=card)
             ts += rng.uniform(0.5, 3)
-        status = "declined" if rng.random() < decline_rate else "approved"
-        approved += status == "approved"
         amount = fixed_amount if fixed_amount is not None else round(rng.uniform(0.5, 6), 2)
         tl.add(
             ts,
@@ -133,6 +133,7 @@ def card_testing(ctx: SimContext, user_id: str) -> SimulatedUser:
             attrs={"billing_country": pick_country(rng, "new")},
         )
         ts += rng.expovariate(1 / mean_gap) + 0.5
+    approved = attempts - declined
     if approved and rng.random() < 0.5:
         tl.add(
             ts,
