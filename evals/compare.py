@@ -35,6 +35,7 @@ class MetricComparison:
 @dataclass(frozen=True, slots=True)
 class Comparison:
     run_a: str
+    """The reference run: its path, model, prompt and detector."""
     run_b: str
     shared_cases: int
     cases_a: int
@@ -55,6 +56,7 @@ def compare_runs(
         raise ValueError(f"tolerance must be ≥ 0; got {tolerance}")
     table_a = ScoreTable.from_records(RunDir(run_a).read_cases())
     table_b = ScoreTable.from_records(RunDir(run_b).read_cases())
+    label_a, label_b = describe(run_a), describe(run_b)
     shared_a, shared_b = table_a.aligned_with(table_b)
     specs = metric_specs()
     diffs = paired_bootstrap_diff(
@@ -79,7 +81,16 @@ def compare_runs(
             )
         )
     return Comparison(
-        str(run_a), str(run_b), len(shared_a), len(table_a), len(table_b), tolerance, metrics
+        label_a, label_b, len(shared_a), len(table_a), len(table_b), tolerance, metrics
+    )
+
+
+def describe(run: Path) -> str:
+    """`runs/x (model m, prompt p, detector d)` from the run's run.json."""
+    info = RunDir(run).read_run()
+    return (
+        f"{run} (model {info.get('model')}, prompt {info.get('prompt_version')}, "
+        f"detector {info.get('detector_version')})"
     )
 
 

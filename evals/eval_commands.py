@@ -19,7 +19,7 @@ from evals.compare import compare_runs, render_comparison
 from evals.metrics import summarize_run
 from evals.pipeline import open_pipeline
 from evals.report import format_scalar, write_report
-from evals.run_dir import METRICS_FILE, RunDir, file_sha256, package_version
+from evals.run_dir import METRICS_FILE, RunDir, RunDirError, file_sha256, package_version
 from evals.solver import Baselines, solve_cases
 
 DEFAULT_BOOTSTRAP_ROUNDS = 1000
@@ -100,6 +100,8 @@ def eval_run(
 ) -> None:
     """Screen every case, investigate the flagged ones, write metrics and a report to OUTPUT."""
     settings = run_settings(model, prompt_version, detector, concurrency)
+    if not cases.is_file():
+        raise typer.BadParameter(f"case file not found: {cases}", param_hint="--cases")
     loaded, load_report = read_cases(cases)
     if load_report.rejected:
         load_report.print_to()
@@ -119,7 +121,10 @@ def eval_run(
         bootstrap_rounds,
     )
     run = RunDir(output)
-    run.start(info, resume=resume)
+    try:
+        run.start(info, resume=resume)
+    except RunDirError as error:
+        raise typer.BadParameter(str(error), param_hint="--output") from None
     baselines = Baselines(RiskPolicy.load(settings.policy_file), RuleDetector())
     began = time.monotonic()
     try:

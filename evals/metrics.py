@@ -400,6 +400,11 @@ def summarize_run(
         "fraud_cases": int(table["is_fraud"].sum()),
         "flagged_cases": int(table["flagged"].sum()),
         "injection_cases": int(table["injection"].sum()),
+        "cases_by_type": {
+            fraud_type: int(np.sum(table["label"] == fraud_type))
+            for fraud_type in FRAUD_TYPES
+            if np.any(table["label"] == fraud_type)
+        },
         "bootstrap": {"rounds": rounds, "seed": seed, "level": 0.95},
         "scalars": scalars,
         "detector_recall_by_type": per_type_recall(table, "flagged"),

@@ -129,15 +129,16 @@ def _per_type_table(summary: dict[str, Any]) -> Table:
     detector = summary["detector_recall_by_type"]
     end_to_end = summary["end_to_end_recall_by_type"]
     verdicts = summary["verdict_confusion"]["per_type"]
+    counts = summary["cases_by_type"]
     rows = []
     for fraud_type in summary["verdict_confusion"]["labels"]:
-        if fraud_type not in detector and fraud_type not in verdicts:
+        if fraud_type not in counts and fraud_type not in verdicts:
             continue
         verdict = verdicts.get(fraud_type, {})
         rows.append(
             [
                 fraud_type,
-                str(detector.get(fraud_type, {}).get("n", "")),
+                str(counts.get(fraud_type, 0)),
                 format_value(detector.get(fraud_type, {}).get("recall")),
                 format_value(end_to_end.get(fraud_type, {}).get("recall")),
                 format_value(verdict.get("precision")),
