@@ -44,7 +44,7 @@ def simulate(
     ] = False,
     max_events: Annotated[int, typer.Option(help="Most recent events kept per user.")] = 120,
     real_data: Annotated[
-        Path, typer.Option(help="Folder of the real data sets (Taobao, REES46).")
+        Path, typer.Option(help="Real data folder (Taobao, REES46, Fraud_Data, TalkingData).")
     ] = REAL_DATA_DIR,
 ) -> None:
     """Simulate legitimate users (real Taobao/REES46 behaviour) and ten fraud typologies."""
@@ -60,7 +60,10 @@ def simulate(
         raise typer.BadParameter(str(error), param_hint="--splits") from None
     if not real_data.is_dir():
         raise typer.BadParameter(f"folder not found: {real_data}", param_hint="--real-data")
-    parts = plan_case_sets(n, fraud_rate, seed, fractions, real_data, max_events)
+    try:
+        parts = plan_case_sets(n, fraud_rate, seed, fractions, real_data, max_events)
+    except FileNotFoundError as error:
+        raise typer.BadParameter(str(error), param_hint="--real-data") from None
     paths = [output] if fractions is None else split_paths(output, len(parts))
     taken: set[str] = set()
     first = 0

@@ -273,3 +273,10 @@ def test_committed_test_split_and_sample_load_whole() -> None:
     assert report.rejected == 0
     assert len({event.user_id for event in events}) == 150
     assert any(attack in (event.text or "") for event in events for attack in INJECTION_TEXTS)
+
+
+def test_a_real_data_folder_without_the_data_sets_is_refused(tmp_path: Path) -> None:
+    args = ["--n", "5", "--real-data", str(tmp_path), "-o", str(tmp_path / "x.jsonl")]
+    result = CliRunner().invoke(_cli(), args)
+    assert result.exit_code == 2
+    assert "not found" in result.output
