@@ -18,6 +18,8 @@ from evals.simulator.case_files import write_cases, write_events
 from evals.simulator.plan import parse_fractions
 
 SPLIT_NAMES = ("train", "dev", "test")
+MIN_MAX_EVENTS = 60
+"""Bots need room for their runs of ≥ 50 views or clicks."""
 
 
 def split_paths(output: Path, parts: int) -> list[Path]:
@@ -52,8 +54,10 @@ def simulate(
         raise typer.BadParameter(f"{n} cases; need ≥ 1", param_hint="--n")
     if not 0.0 <= fraud_rate <= 1.0:
         raise typer.BadParameter(f"{fraud_rate}; need 0 ≤ rate ≤ 1", param_hint="--fraud-rate")
-    if max_events < 20:
-        raise typer.BadParameter(f"{max_events}; need ≥ 20", param_hint="--max-events")
+    if max_events < MIN_MAX_EVENTS:
+        raise typer.BadParameter(
+            f"{max_events}; need ≥ {MIN_MAX_EVENTS}", param_hint="--max-events"
+        )
     try:
         fractions = parse_fractions(splits) if splits else None
     except ValueError as error:

@@ -38,6 +38,7 @@ INJECTING_GENERATORS: dict[str, Callable[..., SimulatedUser]] = {
 
 
 def simulate_user(ctx: SimContext, planned: PlannedCase, user_id: str) -> SimulatedUser:
+    """The generator the plan names, run for one user."""
     if planned.fraud_type == "none":
         if planned.hard_negative is None:
             return normal_user(ctx, user_id)

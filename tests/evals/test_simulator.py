@@ -249,6 +249,7 @@ def test_events_only_writes_plain_events_of_every_user(tmp_path: Path) -> None:
         (["--n", "0"], "need ≥ 1"),
         (["--fraud-rate", "1.5"], "0 ≤ rate ≤ 1"),
         (["--splits", "0.6,0.6"], "sum to"),
+        (["--max-events", "30"], "need ≥ 60"),
     ],
 )
 def test_bad_input_is_refused_with_exit_code_2(
