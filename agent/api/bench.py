@@ -19,6 +19,7 @@ class BenchResult:
     errors: int
     wall_s: float
     latencies_s: list[float]
+    users_per_request: int = 1
     first_error: str | None = None
 
     @property
@@ -38,13 +39,13 @@ class BenchResult:
         rate = self.requests / self.wall_s
         p50, p95, p99 = (self.percentile_ms(q) for q in (50, 95, 99))
         return (
-            f"{self.name:<28} {self.requests:>6} {self.errors:>6} {rate:>9.1f} "
-            f"{p50:>9.1f} {p95:>9.1f} {p99:>9.1f}"
+            f"{self.name:<28} {self.requests:>6} {self.errors:>6} {rate:>9.2f} "
+            f"{rate * self.users_per_request:>9.1f} {p50:>9.1f} {p95:>9.1f} {p99:>9.1f}"
         )
 
 
 HEADER = (
-    f"{'scenario':<28} {'reqs':>6} {'errors':>6} {'req/s':>9} "
+    f"{'scenario':<28} {'reqs':>6} {'errors':>6} {'req/s':>9} {'users/s':>9} "
     f"{'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}"
 )
 
@@ -67,10 +68,11 @@ async def run_load(
     count: int,
     concurrency: int,
     check: ResponseCheck = ok_status,
+    users_per_request: int = 1,
 ) -> BenchResult:
     """`count` POSTs, at most `concurrency` in flight; every latency and error recorded."""
     slots = asyncio.Semaphore(concurrency)
-    result = BenchResult(name, count, 0, 0.0, [])
+    result = BenchResult(name, count, 0, 0.0, [], users_per_request)
 
     async def one(number: int) -> None:
         path, body = build(number)

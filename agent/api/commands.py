@@ -128,6 +128,7 @@ async def _bench(
     sequences: list[list[dict[str, Any]]],
     requests: int,
     batch_users: int,
+    batches: int,
     alerts: int,
     concurrency: int,
 ) -> list[BenchResult]:
@@ -158,8 +159,9 @@ async def _bench(
                 client,
                 f"screen, {batch_users} users/request",
                 batched,
-                max(1, requests // batch_users),
+                batches,
                 concurrency,
+                users_per_request=batch_users,
             ),
         ]
         if alerts:
@@ -210,6 +212,7 @@ def bench_api(
     events: Annotated[Path, typer.Option(help="FORMATS.md events file the requests are cut from.")],
     requests: Annotated[int, typer.Option(min=1, help="Single-user /v1/screen requests.")] = 300,
     batch_users: Annotated[int, typer.Option(min=1, help="Users per batched request.")] = 32,
+    batches: Annotated[int, typer.Option(min=1, help="Batched /v1/screen requests.")] = 30,
     alerts: Annotated[int, typer.Option(min=0, help="/v1/alerts requests (real model).")] = 4,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 4,
 ) -> None:
@@ -231,12 +234,10 @@ def bench_api(
             env["FRAUDLENS_LLM_BASE_URL"] = "http://127.0.0.1:9/v1"
         with _api_process(env, _free_port("127.0.0.1")) as url:
             results = asyncio.run(
-                _bench(url, key, sequences, requests, batch_users, alerts, concurrency)
+                _bench(url, key, sequences, requests, batch_users, batches, alerts, concurrency)
             )
-    typer.echo(
-        f"fraudlens API at {url} (separate process), concurrency {concurrency}, "
-        f"model {settings.llm_model}"
-    )
+    model = f", model {settings.llm_model}" if alerts else ""
+    typer.echo(f"fraudlens API at {url} (separate process), concurrency {concurrency}{model}")
     typer.echo(HEADER)
     for result in results:
         typer.echo(result.row())
