@@ -39,7 +39,9 @@ class LocalModelServer:
         self.model = model or settings.llm_model
         """Registry key of the model, also the name the server answers to."""
         self.host = settings.llm_host
-        self.port = find_free_port(self.host) if port == 0 else port or settings.llm_port
+        if port is None:
+            port = settings.llm_port
+        self.port = find_free_port(self.host) if port == 0 else port
         self.log_path = settings.model_cache_dir / "logs" / f"vllm-{self.model}-{self.port}.log"
         self._process: subprocess.Popen[bytes] | None = None
 
