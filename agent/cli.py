@@ -27,6 +27,10 @@ def _register_commands() -> None:
     app.command("screen")(detector_commands.screen)
     bench_app.command("detector")(detector_commands.bench_detector)
 
+    from evals import detector_quality
+
+    eval_app.command("detector")(detector_quality.eval_detector)
+
     from agent import llm_commands
 
     llm_app.command("pull")(llm_commands.pull)

@@ -8,11 +8,24 @@ from typing import Self
 import numpy as np
 from sklearn.ensemble import IsolationForest
 
-from detectors.base import BaseDetector, threshold_for_flag_rate
+from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
 from detectors.events import ACTIONS
 from detectors.rules import CREDENTIAL_ACTIONS
 from detectors.sequences import Sequence
 from detectors.tokenizer import EncodedSequences, EventTokenizer, NotFittedError
+
+
+def legitimate_only(
+    sequences: SequenceOf[Sequence], labels: SequenceOf[str] | None
+) -> SequenceOf[Sequence]:
+    """Models of normal behaviour learn from normal sequences when labels say which they are."""
+    if labels is not None:
+        if len(labels) != len(sequences):
+            raise ValueError(f"{len(labels)} labels for {len(sequences)} sequences; need one each")
+        sequences = [s for s, label in zip(sequences, labels, strict=True) if label == LEGIT]
+    if not sequences:
+        raise ValueError("cannot fit on 0 (legitimate) sequences; need ≥ 1")
+    return sequences
 
 
 class NgramDetector(BaseDetector):
@@ -35,12 +48,19 @@ class NgramDetector(BaseDetector):
         self.threshold_: float | None = None
 
     def fit(self, sequences: SequenceOf[Sequence], labels: SequenceOf[str] | None = None) -> Self:
-        """Count n-grams of all sequences (labels are not used: it is unsupervised)."""
-        if not sequences:
-            raise ValueError("cannot fit on 0 sequences; need ≥ 1")
-        self.tokenizer_ = EventTokenizer(min_count=self.min_count).fit(sequences)
-        encoded = self.tokenizer_.encode(sequences)
-        vocab = self.tokenizer_.vocab_size
+        """Count n-grams of the sequences; with labels, of the legitimate ones only."""
+        sequences = legitimate_only(sequences, labels)
+        tokenizer = EventTokenizer(min_count=self.min_count).fit(sequences)
+        self.fit_encoded(tokenizer, tokenizer.encode(sequences))
+        self.threshold_ = threshold_for_flag_rate(
+            self.decision_function(sequences), self.contamination
+        )
+        return self
+
+    def fit_encoded(self, tokenizer: EventTokenizer, encoded: EncodedSequences) -> Self:
+        """Count n-grams of sequences already tokenised by `tokenizer` (leaves threshold_ as is)."""
+        self.tokenizer_ = tokenizer
+        vocab = tokenizer.vocab_size
         self.unigram_ = (np.bincount(encoded.tokens, minlength=vocab) + 1.0) / (
             encoded.tokens.size + vocab
         )
@@ -50,9 +70,6 @@ class NgramDetector(BaseDetector):
             pair_keys, pair_counts = np.unique(context * vocab + encoded.tokens, return_counts=True)
             context_keys, context_counts = np.unique(context, return_counts=True)
             self.tables_.append((pair_keys, pair_counts, context_keys, context_counts))
-        self.threshold_ = threshold_for_flag_rate(
-            self.decision_function(sequences), self.contamination
-        )
         return self
 
     def _contexts(self, encoded: EncodedSequences, order: int) -> np.ndarray:
@@ -150,9 +167,8 @@ class IsolationForestDetector(BaseDetector):
         self.threshold_: float | None = None
 
     def fit(self, sequences: SequenceOf[Sequence], labels: SequenceOf[str] | None = None) -> Self:
-        """Fit on all sequences (labels are not used: it is unsupervised)."""
-        if not sequences:
-            raise ValueError("cannot fit on 0 sequences; need ≥ 1")
+        """Fit on the sequences; with labels, on the legitimate ones only."""
+        sequences = legitimate_only(sequences, labels)
         features = np.stack([aggregate_features(sequence) for sequence in sequences])
         self.forest_ = IsolationForest(n_estimators=self.n_estimators, random_state=self.seed)
         self.forest_.fit(features)

@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
 from detectors.cases import FRAUD_TYPES
 from detectors.model import LSTMConfig, SequenceLSTM, autocast_for, select_device
+from detectors.quality import ranking_metrics
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence
 from detectors.tokenizer import EncodedSequences, EventTokenizer, NotFittedError
@@ -33,6 +34,7 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "detector.json"
 FORMAT_VERSION = 1
+SUPERVISED_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 
 
 def default_model_dir() -> Path:
@@ -72,6 +74,7 @@ class LSTMDetector(BaseDetector):
         contamination: float = 0.05,
         supervised_weight: float = 0.8,
         seed: int = 0,
+        threads: int | None = None,
         device: str | None = None,
         progress: bool = False,
     ) -> None:
@@ -86,6 +89,7 @@ class LSTMDetector(BaseDetector):
         self.contamination = contamination
         self.supervised_weight = supervised_weight
         self.seed = seed
+        self.threads = threads
         self.device = device
         self.progress = progress
         self.tokenizer_: EventTokenizer | None = None
@@ -94,6 +98,7 @@ class LSTMDetector(BaseDetector):
         self.surprise_scale_: float = 1.0
         self.threshold_: float | None = None
         self.history_: list[dict[str, float]] = []
+        self.validation_metrics_: dict[str, float] = {}
         self.version = "lstm-unfitted"
 
     # --- fitting -------------------------------------------------------------------------
@@ -108,7 +113,7 @@ class LSTMDetector(BaseDetector):
             raise ValueError("cannot fit on 0 sequences; need ≥ 1")
         if labels is not None and len(labels) != len(sequences):
             raise ValueError(f"{len(labels)} labels for {len(sequences)} sequences; need one each")
-        use_all_cores()
+        use_all_cores(self.threads)
         torch.manual_seed(self.seed)
         device = select_device(self.device)
         self.tokenizer_ = EventTokenizer(min_count=self.min_count).fit(sequences)
@@ -131,6 +136,7 @@ class LSTMDetector(BaseDetector):
             lr=self.lr,
             max_len=self.max_len,
             seed=self.seed,
+            threads=self.threads,
         )
         self.threshold_ = 0.0  # scoring during training needs a threshold; refined below
         self.history_ = train_model(
@@ -142,15 +148,14 @@ class LSTMDetector(BaseDetector):
             on_epoch_end=None if on_epoch_end is None else lambda epoch: on_epoch_end(self, epoch),
             progress=self.progress,
         )
-        surprise = self._sequence_surprise(self._surprise_encoded(encoded).nll)
+        arrays = self._surprise_encoded(encoded)
+        surprise = self._sequence_surprise(arrays.nll)
         legit = surprise if labels is None else surprise[type_ids == 0]
         reference = legit if legit.size else surprise
         self.surprise_center_ = float(np.median(reference))
         spread = float(np.quantile(reference, 0.75) - np.quantile(reference, 0.25))
         self.surprise_scale_ = max(spread, 1e-3)
-        self.threshold_ = threshold_for_flag_rate(
-            self.decision_function(sequences), self.contamination
-        )
+        self.threshold_ = threshold_for_flag_rate(self.combine(arrays), self.contamination)
         self.version = self._content_version()
         return self
 
@@ -160,7 +165,7 @@ class LSTMDetector(BaseDetector):
 
     # --- scoring -------------------------------------------------------------------------
     def decision_function(self, sequences: SequenceOf[Sequence]) -> np.ndarray:
-        return self._combine(self.surprise_arrays(sequences))
+        return self.combine(self.surprise_arrays(sequences))
 
     def surprise_arrays(self, sequences: SequenceOf[Sequence]) -> SurpriseArrays:
         """Per-event NLL and rank, embeddings and type probabilities, in input order."""
@@ -173,12 +178,25 @@ class LSTMDetector(BaseDetector):
         z = (self._sequence_surprise(arrays.nll) - self.surprise_center_) / self.surprise_scale_
         return 1.0 / (1.0 + np.exp(-z))
 
-    def _combine(self, arrays: SurpriseArrays) -> np.ndarray:
+    def tune_supervised_weight(self, arrays: SurpriseArrays, is_fraud: np.ndarray) -> float:
+        """Pick `supervised_weight` from SUPERVISED_WEIGHTS by ROC-AUC on held-out labels."""
+        if arrays.type_probs is None:
+            raise ValueError("only a detector fitted with labels has a supervised part to weigh")
+        auc = {
+            weight: ranking_metrics(self.combine(arrays, weight), is_fraud)["roc_auc"]
+            for weight in SUPERVISED_WEIGHTS
+        }
+        self.supervised_weight = max(auc, key=lambda weight: (auc[weight], weight))
+        return self.supervised_weight
+
+    def combine(self, arrays: SurpriseArrays, weight: float | None = None) -> np.ndarray:
+        """Sequence scores from model outputs (see the class docstring)."""
         surprise = self.surprise_only(arrays)
         if arrays.type_probs is None:
             return surprise
+        weight = self.supervised_weight if weight is None else weight
         fraud = 1.0 - arrays.type_probs[:, 0].astype(np.float64)
-        return self.supervised_weight * fraud + (1 - self.supervised_weight) * surprise
+        return weight * fraud + (1 - weight) * surprise
 
     @staticmethod
     def _sequence_surprise(nll: list[np.ndarray]) -> np.ndarray:
@@ -214,7 +232,7 @@ class LSTMDetector(BaseDetector):
         assert self.tokenizer_ is not None
         encoded = self.tokenizer_.encode(sequences)
         arrays = self._surprise_encoded(encoded)
-        scores = self._combine(arrays)
+        scores = self.combine(arrays)
         results = []
         for index, sequence in enumerate(sequences):
             start = int(encoded.offsets[index])
@@ -264,6 +282,7 @@ class LSTMDetector(BaseDetector):
             "surprise_scale": self.surprise_scale_,
             "fraud_types": list(FRAUD_TYPES),
             "history": self.history_,
+            "validation_metrics": self.validation_metrics_,
         }
         (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         return directory
@@ -294,6 +313,7 @@ class LSTMDetector(BaseDetector):
         detector.surprise_center_ = float(meta["surprise_center"])
         detector.surprise_scale_ = float(meta["surprise_scale"])
         detector.history_ = list(meta.get("history", []))
+        detector.validation_metrics_ = dict(meta.get("validation_metrics", {}))
         detector.version = str(meta["version"])
         use_all_cores()
         return detector

@@ -105,13 +105,19 @@ class SequenceLSTM(nn.Module):
 
         With `targets` (B, T) the loss is the mean next-token cross-entropy over real events,
         plus `type_loss_weight` × class-weighted type cross-entropy when `type_targets` (B,) given.
+        With type targets, only legitimate sequences (type 0) train the next-token head, so that
+        surprise measures distance from normal behaviour rather than from the fraud it saw.
         """
         states, final = self.encode(x, lengths)
         logits = self.next_head(states[:, :-1])  # (B, T, V)
         if targets is None:
             return logits, None
         mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]  # (B, T)
-        loss = F.cross_entropy(logits[mask].float(), targets[mask])
+        if type_targets is not None:
+            mask = mask & (type_targets == 0)[:, None]
+        loss = torch.zeros((), device=x.device)
+        if mask.any():
+            loss = F.cross_entropy(logits[mask].float(), targets[mask])
         if type_targets is not None and self.type_head is not None:
             type_logits = self.type_head(final).float()  # (B, C)
             loss = loss + type_loss_weight * F.cross_entropy(

@@ -33,7 +33,7 @@ def test_baseline_unfitted_guard(cls: type[BaseDetector]) -> None:
     sequences, _ = make_sequences(3, 1)
     with pytest.raises(NotFittedError):
         cls().predict(sequences)
-    with pytest.raises(ValueError, match="0 sequences"):
+    with pytest.raises(ValueError, match="cannot fit on 0"):
         cls().fit([])
 
 
@@ -42,6 +42,16 @@ def test_ngram_scores_a_seen_sequence_below_an_unseen_one() -> None:
     fraud, _ = make_sequences(0, 4, seed=4)
     detector = NgramDetector().fit(train)
     assert detector.decision_function(fraud).min() > np.median(detector.decision_function(train))
+
+
+def test_labels_restrict_the_normal_model_to_legitimate_sequences() -> None:
+    train, labels = make_sequences(200, 40, seed=5)
+    fraud = [s for s, label in zip(train, labels, strict=True) if label != "none"]
+    contaminated = NgramDetector().fit(train).decision_function(fraud)
+    clean = NgramDetector().fit(train, labels).decision_function(fraud)
+    assert clean.mean() > contaminated.mean()
+    with pytest.raises(ValueError, match="0 \\(legitimate\\)"):
+        NgramDetector().fit(fraud, ["card_testing"] * len(fraud))
 
 
 def test_thresholds_for_rate_and_recall() -> None:
