@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,11 +44,19 @@ def model_server_settings(settings: Settings) -> Iterator[Settings]:
     if settings.llm_base_url:
         yield settings
         return
-    from agent.llm_server import LocalModelServer
+    from agent.llm_server import LocalModelServer, ServerStartError
 
     typer.echo(f"starting the local model server for {settings.llm_model} ...", err=True)
-    with LocalModelServer(settings) as server:
+    server = LocalModelServer(settings)
+    try:
+        server.start()
+    except ServerStartError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    try:
         yield settings.model_copy(update={"llm_base_url": server.base_url})
+    finally:
+        server.stop()
 
 
 def serve_api(
@@ -113,25 +122,38 @@ def _user_records(events_path: Path, users: int) -> list[list[dict[str, Any]]]:
     return [[event.to_record() for event in sequence.events] for sequence in sequences]
 
 
-def _verdict_check(response: httpx.Response) -> str | None:
-    if response.status_code >= 400:
-        return f"HTTP {response.status_code}: {response.text[:200]}"
-    body = response.json()
-    if body["status"] != "done":
-        return f"fallback verdict: {body.get('reason')}"
-    return None
+class FallbackTally:
+    """Fallback verdicts are answers (manual_review), not errors; they are reported beside."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def check(self, response: httpx.Response) -> str | None:
+        if response.status_code >= 400:
+            return f"HTTP {response.status_code}: {response.text[:200]}"
+        body = response.json()
+        if body["status"] != "done":
+            self.reasons.append(str(body.get("reason")))
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPlan:
+    requests: int
+    batch_users: int
+    batches: int
+    alerts: int
+    concurrency: int
 
 
 async def _bench(
     url: str,
     key: str,
     sequences: list[list[dict[str, Any]]],
-    requests: int,
-    batch_users: int,
-    batches: int,
-    alerts: int,
-    concurrency: int,
+    plan: BenchPlan,
+    fallbacks: FallbackTally,
 ) -> list[BenchResult]:
+    requests, batch_users, concurrency = plan.requests, plan.batch_users, plan.concurrency
     headers = {"Authorization": f"Bearer {key}"}
     timeout = httpx.Timeout(600.0)
     limits = httpx.Limits(max_connections=concurrency)
@@ -159,15 +181,15 @@ async def _bench(
                 client,
                 f"screen, {batch_users} users/request",
                 batched,
-                batches,
+                plan.batches,
                 concurrency,
                 users_per_request=batch_users,
             ),
         ]
-        if alerts:
+        if plan.alerts:
             results.append(
                 await run_load(
-                    client, "alerts (verdict latency)", alert, alerts, concurrency, _verdict_check
+                    client, "alerts (verdict)", alert, plan.alerts, concurrency, fallbacks.check
                 )
             )
         return results
@@ -190,7 +212,8 @@ def _api_process(env: dict[str, str], port: int) -> Iterator[str]:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the API server exited with {process.returncode} at start-up")
+                typer.echo(f"error: the API server exited with {process.returncode}", err=True)
+                raise typer.Exit(1)
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
@@ -232,14 +255,19 @@ def bench_api(
         if not alerts and not settings.llm_base_url:
             # No model call happens in a screening-only run; the client just needs an address.
             env["FRAUDLENS_LLM_BASE_URL"] = "http://127.0.0.1:9/v1"
+        fallbacks = FallbackTally()
         with _api_process(env, _free_port("127.0.0.1")) as url:
-            results = asyncio.run(
-                _bench(url, key, sequences, requests, batch_users, batches, alerts, concurrency)
-            )
+            plan = BenchPlan(requests, batch_users, batches, alerts, concurrency)
+            results = asyncio.run(_bench(url, key, sequences, plan, fallbacks))
     model = f", model {settings.llm_model}" if alerts else ""
     typer.echo(f"fraudlens API at {url} (separate process), concurrency {concurrency}{model}")
     typer.echo(HEADER)
     for result in results:
         typer.echo(result.row())
+    if fallbacks.reasons:
+        typer.echo(
+            f"fallback verdicts (manual_review): {len(fallbacks.reasons)} of {alerts}; "
+            f"first reason: {fallbacks.reasons[0]}"
+        )
     if not all(result.counts for result in results):
         raise typer.Exit(1)
