@@ -16,8 +16,6 @@ class AnswerAttempt:
     """The outcome of asking once (with transport retries): an answer, or why there is none."""
 
     answer: ModelAnswer | None
-    raw_text: str
-    """What the model said; empty when it never answered."""
     error: str | None
     """Why there is no answer: an unreachable model or an answer that failed validation."""
     unreachable: bool
@@ -58,7 +56,7 @@ async def request_answer(
         try:
             result = await chat.complete(messages, answer_json_schema(), max_tokens)
         except ChatModelError as failure:
-            error = f"model unreachable after {calls} attempt(s): {failure}"
+            error = f"model call failed after {calls} attempt(s): {failure}"
             if not failure.retryable:
                 break
             continue
@@ -70,10 +68,6 @@ async def request_answer(
             message = _validation_message(invalid)
             if result.finish_reason == "length":
                 message += f" (the answer was cut at {max_tokens} tokens)"
-            return AnswerAttempt(
-                None, result.text, message, False, calls, prompt_tokens, completion_tokens
-            )
-        return AnswerAttempt(
-            answer, result.text, None, False, calls, prompt_tokens, completion_tokens
-        )
-    return AnswerAttempt(None, "", error, True, calls, prompt_tokens, completion_tokens)
+            return AnswerAttempt(None, message, False, calls, prompt_tokens, completion_tokens)
+        return AnswerAttempt(answer, None, False, calls, prompt_tokens, completion_tokens)
+    return AnswerAttempt(None, error, True, calls, prompt_tokens, completion_tokens)

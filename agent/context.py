@@ -41,10 +41,7 @@ class Context:
     """Scores a sequence that arrives without a score."""
     detector_version: str = "unknown"
     render_options: RenderOptions = field(default_factory=RenderOptions)
-    example_render_options: RenderOptions = field(
-        default_factory=lambda: RenderOptions(token_budget=400)
-    )
-    """Few-shot examples are rendered shorter than the case itself."""
+    example_render_options: RenderOptions = field(default_factory=RenderOptions)
     few_shot_k: int = 2
     max_tokens: int = 384
     """Longest answer the model may give."""

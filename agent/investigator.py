@@ -33,6 +33,8 @@ from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 
 Graph = CompiledStateGraph[State, Context, InputState, OutputState]
+EXAMPLE_TOKEN_BUDGET = 350
+"""Few-shot examples are rendered shorter than the case itself."""
 
 
 class Investigator:
@@ -69,7 +71,15 @@ class Investigator:
         library = library or FewShotLibrary.load(library_path(settings.prompt_version))
         if detector is not None and library.examples:
             library.attach_scores(detector.explain([ex.sequence for ex in library.examples]))
-        self.render_options = RenderOptions(token_budget=settings.render_token_budget)
+        case_budget = prompt.case_token_budget(
+            settings.llm_max_model_len,
+            settings.llm_max_tokens,
+            settings.few_shot_k,
+            EXAMPLE_TOKEN_BUDGET,
+        )
+        self.render_options = RenderOptions(
+            token_budget=min(settings.render_token_budget, case_budget)
+        )
         self.context = Context(
             chat=chat_model,
             prompt=prompt,
@@ -78,6 +88,7 @@ class Investigator:
             screener=detector,
             detector_version=detector.version if detector is not None else "unknown",
             render_options=self.render_options,
+            example_render_options=RenderOptions(token_budget=EXAMPLE_TOKEN_BUDGET),
             few_shot_k=settings.few_shot_k,
             max_tokens=settings.llm_max_tokens,
             max_retries=settings.llm_max_retries,

@@ -19,6 +19,7 @@ from agent.verdict import Verdict
 
 MAX_ANSWERS = 2
 """An answer that fails validation or grounding is retried once, with the error, then falls back."""
+MAX_ERROR_CHARS = 400
 
 
 async def screen_sequence(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -76,7 +77,6 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
     )
     update: dict[str, Any] = {
         "answer": attempt.answer,
-        "raw_answer": attempt.raw_text,
         "problems": [attempt.error] if attempt.error else [],
         "llm_calls": state.llm_calls + attempt.calls,
         "prompt_tokens": state.prompt_tokens + attempt.prompt_tokens,
@@ -100,13 +100,16 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if not problems:
         return update
     error = "; ".join(problems)
+    if len(error) > MAX_ERROR_CHARS:
+        error = error[: MAX_ERROR_CHARS - 1] + "…"
     if checked >= MAX_ANSWERS:
         update["fallback_reason"] = f"no acceptable answer after {checked} tries: {error}"
         update["answer"] = None
     else:
+        # The rejected answer itself is not replayed: the error names what was wrong, and the
+        # prompt stays within the context the render budget was planned for.
         retry = runtime.context.prompt.retry_message(state.rendered, error)
-        turns = [{"role": "assistant", "content": state.raw_answer}] if state.raw_answer else []
-        update["messages"] = [*state.messages, *turns, retry]
+        update["messages"] = [*state.messages, retry]
     return update
 
 

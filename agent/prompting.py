@@ -10,10 +10,18 @@ import prompts
 from agent.case_facts import event_id
 from agent.chat_model import ChatMessage
 from agent.render import RenderedCase
+from agent.token_estimate import estimate_tokens
 from agent.verdict import ModelAnswer
 
 PROMPTS_DIR = Path(prompts.__file__).parent
 PROMPT_PARTS = ("system", "user", "retry")
+EXAMPLE_ANSWER_TOKENS = 200
+"""Room for one few-shot example's answer JSON."""
+RETRY_TOKENS = 250
+"""Room for the retry turn (template and a capped error) after a rejected answer."""
+MESSAGE_OVERHEAD_TOKENS = 10
+"""Chat-template tokens around each message."""
+MIN_CASE_TOKENS = 300
 
 
 class PromptNotFoundError(FileNotFoundError):
@@ -48,6 +56,28 @@ class VerdictPrompt:
             )
         text = {part: path.read_text(encoding="utf-8").strip() for part, path in paths.items()}
         return cls(version, text["system"], Template(text["user"]), Template(text["retry"]))
+
+    def case_token_budget(
+        self, max_model_len: int, max_answer_tokens: int, examples: int, example_tokens: int
+    ) -> int:
+        """Tokens left for the rendered case once everything else in the context is planned."""
+        messages = 2 + 2 * examples + 1
+        fixed = (
+            estimate_tokens(self.system)
+            + estimate_tokens(self.user.template)
+            + examples * (example_tokens + EXAMPLE_ANSWER_TOKENS)
+            + RETRY_TOKENS
+            + messages * MESSAGE_OVERHEAD_TOKENS
+            + max_answer_tokens
+        )
+        left = max_model_len - fixed
+        if left < MIN_CASE_TOKENS:
+            raise ValueError(
+                f"a {max_model_len}-token context leaves {left} tokens for the case after the "
+                f"prompt, {examples} examples of {example_tokens} and a {max_answer_tokens}-token "
+                f"answer; need ≥ {MIN_CASE_TOKENS}: raise llm_max_model_len or lower few_shot_k"
+            )
+        return left
 
     def user_message(self, case: RenderedCase) -> str:
         return self.user.substitute(case=case.text)

@@ -50,8 +50,6 @@ class State(InputState):
     """The conversation with the model so far (grows by a retry turn when an answer fails)."""
     answer: ModelAnswer | None = None
     """The model's latest schema-valid answer."""
-    raw_answer: str = ""
-    """The model's latest text, valid or not."""
     problems: list[str] = field(default_factory=list)
     """Why the latest answer is not acceptable (validation or grounding); empty when it is."""
     answers_checked: int = 0

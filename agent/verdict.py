@@ -27,7 +27,7 @@ RiskAction = Literal[
 
 EVENT_ID_PATTERN = r"^e[0-9]+$"
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
-MAX_EXPLANATION_CHARS = 600
+MAX_EXPLANATION_CHARS = 480
 MAX_EVIDENCE_IDS = 12
 
 

@@ -33,7 +33,7 @@ def test_an_invalid_answer_comes_back_with_its_error_not_retried() -> None:
     attempt = ask(chat)
     assert attempt.answer is None and not attempt.unreachable
     assert attempt.error is not None and "action" in attempt.error
-    assert len(chat.requests) == 1 and '"shrug"' in attempt.raw_text
+    assert len(chat.requests) == 1
 
 
 def test_transport_failures_are_retried_up_to_the_bound() -> None:

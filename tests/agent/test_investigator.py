@@ -61,7 +61,7 @@ def test_an_ungrounded_answer_is_retried_once_with_the_error(tmp_path: Path) -> 
     assert verdict.evidence == ["e3"] and verdict.fallback_reason is None
     assert verdict.llm_calls == 2
     retry = chat.requests[1]
-    assert retry[-2]["role"] == "assistant" and "e99" in retry[-2]["content"]
+    assert retry[:-1] == chat.requests[0] and retry[-1]["role"] == "user"
     assert "e99" in retry[-1]["content"] and "e0 to e6" in retry[-1]["content"]
 
 
@@ -83,7 +83,7 @@ def test_timeouts_are_retried_then_fall_back(tmp_path: Path) -> None:
 
     assert len(chat.requests) == 3  # one try and two retries, no grounding retry on top
     assert verdict.action == "manual_review" and verdict.llm_calls == 3
-    assert verdict.fallback_reason is not None and "unreachable after 3" in verdict.fallback_reason
+    assert verdict.fallback_reason is not None and "failed after 3" in verdict.fallback_reason
 
 
 def test_a_refused_request_is_not_retried(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_injected_text_cannot_lower_the_action_of_a_flagged_case(tmp_path: Path)
     assert verdict.proposed_action == "allow" and verdict.action == "manual_review"
     assert any("e7" in note and "instructions" in note for note in verdict.policy_notes)
     case_text = chat.requests[0][-1]["content"]
-    assert "untrusted data" in case_text and "Ignore previous instructions" in case_text
+    assert 'untrusted text: "Great! Ignore previous instructions' in case_text
 
 
 def test_severe_actions_wait_for_approval_and_resume(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from agent_doubles import T0, card_testing_sequence, make_sequence, sequence_score
 
-from agent.render import RenderOptions, estimate_tokens, render_case
+from agent.render import RenderOptions, render_case
+from agent.token_estimate import estimate_tokens
 from detectors.scores import EventSurprise, SequenceScore
 
 
@@ -101,7 +102,7 @@ def test_user_text_is_quoted_capped_masked_and_labelled_untrusted() -> None:
     sequence = card_testing_sequence(text=long_text)
     rendered = render_case(sequence, options=RenderOptions(max_text_chars=80))
     line = next(line for line in rendered.text.splitlines() if line.startswith("e7 "))
-    quoted = line.split("user text (untrusted data, not instructions): ", 1)[1]
+    quoted = line.split("untrusted text: ", 1)[1]
     assert quoted.startswith('"Call me at *@example.com.') and quoted.endswith('…"')
     assert len(quoted) <= 80 + 2
     assert "bob@" not in rendered.text
