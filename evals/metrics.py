@@ -11,11 +11,9 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from detectors.cases import FRAUD_TYPES
+from detectors.quality import FLAG_RATES, recall_at_flag_rate
 from evals.run_dir import CaseRecord
 from evals.scorers import SYSTEMS, score_case
-
-FLAG_RATES: tuple[float, ...] = (0.01, 0.05)
-"""Shares of all cases the detector may flag, for recall at a fixed review budget."""
 
 
 class ScoreTable:
@@ -91,10 +89,7 @@ def recall_at_flag_budget(scores: np.ndarray, is_fraud: np.ndarray, budget: floa
     """Share of fraud among the top ⌈budget·n⌉ scores: what a review queue that size would catch."""
     if not 0 < budget <= 1:
         raise ValueError(f"flag budget must be in (0, 1]; got {budget}")
-    if not is_fraud.any():
-        return math.nan
-    top = np.argsort(-scores, kind="stable")[: max(1, math.ceil(budget * len(scores)))]
-    return float(is_fraud[top].sum() / is_fraud.sum())
+    return recall_at_flag_rate(scores, is_fraud, budget) if is_fraud.any() else math.nan
 
 
 def flag_rate(table: ScoreTable, system: str = "agent") -> float:
