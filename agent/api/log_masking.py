@@ -15,18 +15,32 @@ _IPV4 = re.compile(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}\b")
 _BEARER = re.compile(r"(bearer\s+)\S+", re.IGNORECASE)
 
 
+def _mask_ipv4(match: re.Match[str]) -> str:
+    if match.group(1) == "127" or match.group(0) == "0.0.0.0":
+        return match.group(0)  # loopback and "any" are nobody's address
+    return f"{match.group(1)}.{match.group(2)}.{match.group(3)}.0/24"
+
+
 def mask_log_text(text: str) -> str:
     """Emails to their domain, card-like numbers to the last 4, IPv4 to the /24, keys hidden."""
-    text = _BEARER.sub(r"\1***", mask_text(text))
-    return _IPV4.sub(r"\1.\2.\3.0/24", text)
+    return _IPV4.sub(_mask_ipv4, _BEARER.sub(r"\1***", mask_text(text)))
+
+
+def _mask_arg(value: Any) -> Any:
+    return mask_log_text(value) if isinstance(value, str) else value
 
 
 class MaskingFilter(logging.Filter):
     """Rewrites each record's message (and traceback) in masked form before any handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_log_text(record.getMessage())
-        record.args = None
+        # Arguments stay separate: uvicorn's access formatter unpacks them.
+        if isinstance(record.msg, str):
+            record.msg = mask_log_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_mask_arg(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _mask_arg(value) for key, value in record.args.items()}
         if record.exc_info:
             formatted = logging.Formatter().formatException(record.exc_info)
             record.exc_text = mask_log_text(formatted)
