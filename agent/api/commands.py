@@ -131,9 +131,11 @@ class FallbackTally:
     def check(self, response: httpx.Response) -> str | None:
         if response.status_code >= 400:
             return f"HTTP {response.status_code}: {response.text[:200]}"
-        body = response.json()
-        if body["status"] != "done":
-            self.reasons.append(str(body.get("reason")))
+        verdict = response.json()["verdict"]
+        if verdict is None:
+            return "no verdict in the answer"
+        if verdict["fallback_reason"]:
+            self.reasons.append(verdict["fallback_reason"])
         return None
 
 

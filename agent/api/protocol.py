@@ -124,9 +124,9 @@ class AlertResponse(BaseModel):
     alert_id: str
     case_id: str
     status: AlertStatus
-    """`pending`: being worked on; `done`; `retry`: a fallback verdict, to be asked again."""
+    """`pending`: being worked on; `done`; `retry`: the model gave no answer; asked again later."""
     reason: str | None = None
-    """Why the verdict is a fallback, when it is."""
+    """With `retry`: why the model gave no answer (unreachable, timed out)."""
     verdict: Verdict | None = None
 
 

@@ -216,8 +216,12 @@ class ApiService:
         if verdict.is_fallback:
             self.metrics.fallbacks.inc()
         self.metrics.verdicts.labels(verdict.fraud_type, verdict.action).inc()
+        # Retry only when the model gave no answer at all (down, timed out); an answer that
+        # failed validation would fail the same way again.
+        no_answer = verdict.is_fallback and verdict.completion_tokens == 0
+        retry_reason = verdict.fallback_reason if no_answer else None
         self.store.save_verdict(
-            alert_id, verdict.model_dump(mode="json"), verdict.fallback_reason, SYSTEM_ACTOR
+            alert_id, verdict.model_dump(mode="json"), retry_reason, SYSTEM_ACTOR
         )
 
     def _investigation_id(self, alert_id: str) -> str:

@@ -60,7 +60,8 @@ def test_alert_verdict_comes_from_the_real_model(llm_client: httpx.Client) -> No
     assert verdict["model"] == "smollm2-135m"
     assert verdict["llm_calls"] >= 1
     assert verdict["prompt_tokens"] > 0
-    assert alert["status"] == ("retry" if verdict["fallback_reason"] else "done")
+    assert verdict["completion_tokens"] > 0
+    assert alert["status"] == "done"  # the model answered: no retry, even if validation failed
 
 
 def test_chat_streams_the_real_model_answer(llm_client: httpx.Client) -> None:
