@@ -93,7 +93,9 @@ def parse_case(record: Any) -> Case:
         try:
             events.append(parse_event(raw))
         except EventError as error:
-            raise EventError(f"events[{index}].{error.field}", str(error).split(": ", 1)[1]) from None
+            raise EventError(
+                f"events[{index}].{error.field}", str(error).split(": ", 1)[1]
+            ) from None
     notes = record.get("notes")
     return Case(
         case_id=str(case_id),

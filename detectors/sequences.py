@@ -37,4 +37,6 @@ def group_sequences(events: Iterable[Event]) -> list[Sequence]:
     by_user: dict[str, list[Event]] = {}
     for event in events:
         by_user.setdefault(event.user_id, []).append(event)
-    return [Sequence(user_id, order_events(user_events)) for user_id, user_events in by_user.items()]
+    return [
+        Sequence(user_id, order_events(user_events)) for user_id, user_events in by_user.items()
+    ]
