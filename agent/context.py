@@ -34,15 +34,20 @@ class Context:
     chat: ChatModel
     """The model that classifies the case."""
     prompt: VerdictPrompt
+    """The versioned prompt files; their version is recorded in every verdict."""
     policy: RiskPolicy
+    """Bounds the model's proposed action."""
     library: FewShotLibrary
     """Labelled examples; the most similar ones are shown to the model."""
     screener: Screener | None = None
     """Scores a sequence that arrives without a score."""
     detector_version: str = "unknown"
     render_options: RenderOptions = field(default_factory=RenderOptions)
+    """How the case is rendered (its token budget fits the model's context)."""
     example_render_options: RenderOptions = field(default_factory=RenderOptions)
+    """How few-shot examples are rendered (shorter than the case)."""
     few_shot_k: int = 2
+    """Few-shot examples per case."""
     max_tokens: int = 384
     """Longest answer the model may give."""
     max_retries: int = 2

@@ -63,8 +63,11 @@ class State(InputState):
     needs_approval: bool = False
     """The action is one that settings.require_approval_for holds for an analyst."""
     llm_calls: int = 0
+    """Requests sent to the model, retries included."""
     prompt_tokens: int = 0
+    """Summed over all requests, as the server counted them."""
     completion_tokens: int = 0
+    """Summed over all requests, as the server counted them."""
     verdict: Verdict | None = None
     """The result, set by the last node."""
 
