@@ -4,6 +4,7 @@ OpenAI-compatible facade, both over the same chat graph."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -17,6 +18,8 @@ from agent.api.errors import ApiError
 from agent.api.metrics import ApiMetrics
 from agent.api.store import Store
 from agent.chat_model import ChatModel, ChatModelError
+
+logger = logging.getLogger(__name__)
 
 
 class CaseChat:
@@ -40,14 +43,16 @@ class CaseChat:
         self._threaded = build_chat_graph(checkpointer)
         self._stateless = build_chat_graph(None)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._turns: set[asyncio.Task[None]] = set()
 
-    async def _context(self, case_id: str) -> ChatContext:
+    async def _context(self, case_id: str, max_tokens: int | None = None) -> ChatContext:
         sequence = load_case_sequence(self.store, case_id)
         if sequence is None:
             raise ApiError(404, "not_found", f"no case {case_id!r}")
         [score] = await self.rescore([sequence])
         material = CaseMaterial(case_id, sequence, score, self.store, self.rescore)
-        return ChatContext(material, self.model, self.prompt, self.max_tokens)
+        limit = min(max_tokens, self.max_tokens) if max_tokens else self.max_tokens
+        return ChatContext(material, self.model, self.prompt, limit)
 
     async def open_turn(self, case_id: str, question: str, actor: str) -> ChatContext:
         """Check the case exists and record the question, before any streaming starts."""
@@ -58,28 +63,49 @@ class CaseChat:
     async def stream_turn(
         self, context: ChatContext, question: str
     ) -> AsyncIterator[dict[str, Any]]:
-        """Tool and token events, then `done` with the whole answer (or `error`)."""
+        """Tool and token events, then `done` with the whole answer (or `error`).
+
+        The turn runs as its own task: a client that hangs up mid-answer does not cut the
+        thread short; the answer is still completed and stored.
+        """
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        turn = asyncio.create_task(self._run_turn(context, question, queue))
+        self._turns.add(turn)
+        turn.add_done_callback(self._turns.discard)
+        while (item := await queue.get()) is not None:
+            yield item
+
+    async def _run_turn(
+        self, context: ChatContext, question: str, queue: asyncio.Queue[dict[str, Any] | None]
+    ) -> None:
         case_id = context.case.case_id
-        lock = self._locks.setdefault(case_id, asyncio.Lock())
         pieces: list[str] = []
         started = time.perf_counter()
-        async with lock:
-            try:
+        try:
+            async with self._locks.setdefault(case_id, asyncio.Lock()):
                 async for item in stream_chat(
                     self._threaded, context, [HumanMessage(question)], chat_thread_id(case_id)
                 ):
                     if item["type"] == "token":
                         pieces.append(item["text"])
-                    yield item
-            except ChatModelError as error:
-                self.metrics.fallbacks.inc()
-                yield {"type": "error", "code": "model_unavailable", "message": str(error)}
-                return
-            finally:
-                self.metrics.llm_latency.labels("chat").observe(time.perf_counter() - started)
-        answer = "".join(pieces)
-        self.store.add_message(case_id, "assistant", answer, "agent")
-        yield {"type": "done", "content": answer}
+                    queue.put_nowait(item)
+            answer = "".join(pieces)
+            self.store.add_message(case_id, "assistant", answer, "agent")
+            queue.put_nowait({"type": "done", "content": answer})
+        except ChatModelError as error:
+            self.metrics.fallbacks.inc()
+            queue.put_nowait({"type": "error", "code": "model_unavailable", "message": str(error)})
+        except Exception:
+            logger.exception("chat turn on case %s failed", case_id)
+            queue.put_nowait({"type": "error", "code": "internal_error", "message": "see the log"})
+        finally:
+            self.metrics.llm_latency.labels("chat").observe(time.perf_counter() - started)
+            queue.put_nowait(None)
+
+    async def close(self) -> None:
+        for turn in list(self._turns):
+            turn.cancel()
+        await asyncio.gather(*self._turns, return_exceptions=True)
 
     async def thread_history(self, case_id: str) -> list[AnyMessage]:
         """The persisted LangGraph thread of the case (empty when none)."""
@@ -89,10 +115,11 @@ class CaseChat:
         return list(snapshot.values.get("messages", [])) if snapshot.values else []
 
     async def stream_stateless(
-        self, case_id: str, conversation: Sequence[tuple[str, str]]
+        self, case_id: str, conversation: Sequence[tuple[str, str]], max_tokens: int | None
     ) -> AsyncIterator[str]:
-        """Answer pieces for a client that sends the whole conversation (OpenAI style)."""
-        context = await self._context(case_id)
+        """Answer pieces for a client that sends the whole conversation (OpenAI style);
+        `max_tokens` can only lower settings.chat_max_tokens."""
+        context = await self._context(case_id, max_tokens)
         messages: list[AnyMessage] = [
             HumanMessage(text) if role == "user" else AIMessage(text) for role, text in conversation
         ]

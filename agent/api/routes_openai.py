@@ -57,7 +57,7 @@ async def chat_completions(
     ]
     if not conversation or conversation[-1][0] != "user":
         raise ApiError(422, "invalid_request", "messages must end with a non-empty user message")
-    pieces = service.chat.stream_stateless(case_id, conversation)
+    pieces = service.chat.stream_stateless(case_id, conversation, request.max_tokens)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     # The first piece is awaited here, so a missing case or a down model is a plain HTTP error.

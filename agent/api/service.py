@@ -310,6 +310,7 @@ class ApiService:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.chat.close()
         if self._on_close is not None:
             await self._on_close()
         self.store.close()

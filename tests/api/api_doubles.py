@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,14 @@ class SwitchableChatModel(ScriptedChatModel):
         if self.down:
             raise ChatModelError("cannot reach the scripted server: it is down", retryable=True)
         return await super().complete(messages, json_schema, max_tokens)
+
+
+class SlowStreamingModel(ScriptedChatModel):
+    """Streams CHAT_ANSWER word by word with a pause, like a real server under load."""
+
+    async def stream(
+        self, messages: list[ChatMessage], max_tokens: int | None = None
+    ) -> AsyncIterator[str]:
+        for word in CHAT_ANSWER.split(" "):
+            await asyncio.sleep(0.05)
+            yield word + " "

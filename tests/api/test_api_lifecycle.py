@@ -7,7 +7,9 @@ from pathlib import Path
 
 import httpx
 from api_doubles import (
+    CHAT_ANSWER,
     ScriptedChatModel,
+    SlowStreamingModel,
     SwitchableChatModel,
     card_testing_events,
     make_investigator,
@@ -93,4 +95,33 @@ def test_fallback_verdict_is_replaced_when_the_model_returns(
         assert alert["verdict"]["fallback_reason"] is None
         assert alert["verdict"]["case_id"] == "flaky-1"
         assert alert["verdict"]["fraud_type"] == "card_testing"
+    server.stop()
+
+
+def test_answer_is_completed_after_the_client_hangs_up(tmp_path: Path, detector_dir: Path) -> None:
+    settings = api_settings(tmp_path, detector_dir)
+    server = start_server(settings, SlowStreamingModel(), make_investigator)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        client.post(
+            "/v1/alerts",
+            json={"alert_id": "hang-up", "events": card_testing_events("hang")},
+            headers=WRITE_HEADERS,
+        )
+        with client.stream(
+            "POST",
+            "/v1/cases/hang-up/messages",
+            json={"content": "Why?"},
+            headers=WRITE_HEADERS,
+        ) as response:
+            first_line = next(response.iter_lines())
+        assert first_line.startswith("event:")
+        deadline = time.monotonic() + 30
+        roles: list[str] = []
+        while roles != ["user", "assistant"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            case = client.get("/v1/cases/hang-up", headers=READ_HEADERS).json()
+            roles = [message["role"] for message in case["messages"]]
+        assert roles == ["user", "assistant"]
+        assert case["messages"][1]["content"].strip() == CHAT_ANSWER
+        assert case["thread_turns"] == 2
     server.stop()
