@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+import signal
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import numpy as np
+
+SERVER_START_TIMEOUT_S = 900.0
+"""Includes pulling and starting the local model server when llm_base_url is unset."""
 
 
 @dataclass(slots=True)
@@ -94,3 +103,113 @@ async def run_load(
     await asyncio.gather(*(one(number) for number in range(count)))
     result.wall_s = time.perf_counter() - started
     return result
+
+
+class FallbackTally:
+    """Fallback verdicts are answers (manual_review), not errors; they are reported beside."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def check(self, response: httpx.Response) -> str | None:
+        if response.status_code >= 400:
+            return f"HTTP {response.status_code}: {response.text[:200]}"
+        verdict = response.json()["verdict"]
+        if verdict is None:
+            return "no verdict in the answer"
+        if verdict["fallback_reason"]:
+            self.reasons.append(verdict["fallback_reason"])
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPlan:
+    requests: int
+    batch_users: int
+    batches: int
+    alerts: int
+    concurrency: int
+
+
+async def run_scenarios(
+    url: str,
+    key: str,
+    sequences: list[list[dict[str, Any]]],
+    plan: BenchPlan,
+    fallbacks: FallbackTally,
+) -> list[BenchResult]:
+    requests, batch_users, concurrency = plan.requests, plan.batch_users, plan.concurrency
+    headers = {"Authorization": f"Bearer {key}"}
+    timeout = httpx.Timeout(600.0)
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, timeout=timeout, limits=limits
+    ) as client:
+        count = len(sequences)
+
+        def single(number: int) -> tuple[str, dict[str, Any]]:
+            return "/v1/screen", {"events": sequences[number % count]}
+
+        def batched(number: int) -> tuple[str, dict[str, Any]]:
+            start = number * batch_users
+            chosen = [sequences[(start + i) % count] for i in range(batch_users)]
+            return "/v1/screen", {"events": [event for seq in chosen for event in seq]}
+
+        def alert(number: int) -> tuple[str, dict[str, Any]]:
+            alert_id = f"bench-{secrets.token_hex(6)}-{number}"
+            return "/v1/alerts", {"alert_id": alert_id, "events": sequences[number % count]}
+
+        await run_load(client, "warm-up", single, min(10, requests), 1)
+        results = [
+            await run_load(client, "screen, 1 user/request", single, requests, concurrency),
+            await run_load(
+                client,
+                f"screen, {batch_users} users/request",
+                batched,
+                plan.batches,
+                concurrency,
+                users_per_request=batch_users,
+            ),
+        ]
+        if plan.alerts:
+            results.append(
+                await run_load(
+                    client, "alerts (verdict)", alert, plan.alerts, concurrency, fallbacks.check
+                )
+            )
+        return results
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def api_process(env: dict[str, str], port: int) -> Iterator[str]:
+    """`fraudlens serve api` as a child process (its own interpreter, as in production)."""
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "api"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen(command, env=env)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the API server exited with {process.returncode} at start-up")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"API server not up in {SERVER_START_TIMEOUT_S:.0f}s")
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -6,26 +6,27 @@ import asyncio
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 import uvicorn
 from tqdm import tqdm
 
 from agent.api.app import create_app
 from agent.api.auth import hash_key
-from agent.api.bench import HEADER, BenchResult, run_load
+from agent.api.bench import (
+    HEADER,
+    BenchPlan,
+    FallbackTally,
+    api_process,
+    free_port,
+    run_scenarios,
+)
 from agent.api.log_masking import masked_log_config
 from agent.api.store import Store
 from agent.settings import Settings, get_settings
@@ -33,9 +34,6 @@ from detectors.cases import Case
 from detectors.events import parse_event
 from detectors.loading import read_events
 from detectors.sequences import group_sequences
-
-SERVER_START_TIMEOUT_S = 900.0
-"""Includes pulling and starting the local model server when llm_base_url is unset."""
 
 
 @contextmanager
@@ -122,117 +120,6 @@ def _user_records(events_path: Path, users: int) -> list[list[dict[str, Any]]]:
     return [[event.to_record() for event in sequence.events] for sequence in sequences]
 
 
-class FallbackTally:
-    """Fallback verdicts are answers (manual_review), not errors; they are reported beside."""
-
-    def __init__(self) -> None:
-        self.reasons: list[str] = []
-
-    def check(self, response: httpx.Response) -> str | None:
-        if response.status_code >= 400:
-            return f"HTTP {response.status_code}: {response.text[:200]}"
-        verdict = response.json()["verdict"]
-        if verdict is None:
-            return "no verdict in the answer"
-        if verdict["fallback_reason"]:
-            self.reasons.append(verdict["fallback_reason"])
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class BenchPlan:
-    requests: int
-    batch_users: int
-    batches: int
-    alerts: int
-    concurrency: int
-
-
-async def _bench(
-    url: str,
-    key: str,
-    sequences: list[list[dict[str, Any]]],
-    plan: BenchPlan,
-    fallbacks: FallbackTally,
-) -> list[BenchResult]:
-    requests, batch_users, concurrency = plan.requests, plan.batch_users, plan.concurrency
-    headers = {"Authorization": f"Bearer {key}"}
-    timeout = httpx.Timeout(600.0)
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=url, headers=headers, timeout=timeout, limits=limits
-    ) as client:
-        count = len(sequences)
-
-        def single(number: int) -> tuple[str, dict[str, Any]]:
-            return "/v1/screen", {"events": sequences[number % count]}
-
-        def batched(number: int) -> tuple[str, dict[str, Any]]:
-            start = number * batch_users
-            chosen = [sequences[(start + i) % count] for i in range(batch_users)]
-            return "/v1/screen", {"events": [event for seq in chosen for event in seq]}
-
-        def alert(number: int) -> tuple[str, dict[str, Any]]:
-            alert_id = f"bench-{secrets.token_hex(6)}-{number}"
-            return "/v1/alerts", {"alert_id": alert_id, "events": sequences[number % count]}
-
-        await run_load(client, "warm-up", single, min(10, requests), 1)
-        results = [
-            await run_load(client, "screen, 1 user/request", single, requests, concurrency),
-            await run_load(
-                client,
-                f"screen, {batch_users} users/request",
-                batched,
-                plan.batches,
-                concurrency,
-                users_per_request=batch_users,
-            ),
-        ]
-        if plan.alerts:
-            results.append(
-                await run_load(
-                    client, "alerts (verdict)", alert, plan.alerts, concurrency, fallbacks.check
-                )
-            )
-        return results
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _api_process(env: dict[str, str], port: int) -> Iterator[str]:
-    """`fraudlens serve api` as a child process (its own interpreter, as in production)."""
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-c", "from agent.cli import main; main()", "serve", "api"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                typer.echo(f"error: the API server exited with {process.returncode}", err=True)
-                raise typer.Exit(1)
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"API server not up in {SERVER_START_TIMEOUT_S:.0f}s")
-            time.sleep(0.25)
-        yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def bench_api(
     events: Annotated[Path, typer.Option(help="FORMATS.md events file the requests are cut from.")],
     requests: Annotated[int, typer.Option(min=1, help="Single-user /v1/screen requests.")] = 300,
@@ -258,9 +145,13 @@ def bench_api(
             # No model call happens in a screening-only run; the client just needs an address.
             env["FRAUDLENS_LLM_BASE_URL"] = "http://127.0.0.1:9/v1"
         fallbacks = FallbackTally()
-        with _api_process(env, _free_port("127.0.0.1")) as url:
-            plan = BenchPlan(requests, batch_users, batches, alerts, concurrency)
-            results = asyncio.run(_bench(url, key, sequences, plan, fallbacks))
+        plan = BenchPlan(requests, batch_users, batches, alerts, concurrency)
+        try:
+            with api_process(env, free_port("127.0.0.1")) as url:
+                results = asyncio.run(run_scenarios(url, key, sequences, plan, fallbacks))
+        except RuntimeError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
     model = f", model {settings.llm_model}" if alerts else ""
     typer.echo(f"fraudlens API at {url} (separate process), concurrency {concurrency}{model}")
     typer.echo(HEADER)

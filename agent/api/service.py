@@ -11,6 +11,7 @@ from typing import Protocol
 import httpx
 
 from agent.api.chat_service import CaseChat
+from agent.api.chat_tools import load_case_sequence
 from agent.api.errors import ApiError
 from agent.api.metrics import ApiMetrics
 from agent.api.protocol import (
@@ -196,10 +197,10 @@ class ApiService:
             await asyncio.shield(task)
 
     def _stored_sequence(self, case_id: str) -> Sequence:
-        case = self.store.get_case(case_id)
-        if case is None:
+        sequence = load_case_sequence(self.store, case_id)
+        if sequence is None:
             raise ApiError(404, "not_found", f"no case {case_id!r}")
-        return Sequence(case.user_id, [parse_event(record) for record in case.events])
+        return sequence
 
     async def _investigate_alert(self, alert_id: str, sequence: Sequence) -> None:
         self.metrics.queue_depth.inc()

@@ -147,9 +147,6 @@ class Store:
             )
             _audit(db, "system", "alert.retry", alert_id, {"reason": reason})
 
-    def count_alerts(self, status: str) -> int:
-        return int(self._query("SELECT COUNT(*) FROM alerts WHERE status = ?", (status,))[0][0])
-
     def save_verdict(
         self, alert_id: str, verdict: dict[str, Any], retry_reason: str | None, actor: str
     ) -> None:
