@@ -41,7 +41,8 @@ class Investigator:
     """Runs the investigation graph per case, checkpointed in SQLite with thread_id = case_id.
 
     The same case id with the same input returns the stored verdict (or resumes an
-    investigation that a restart interrupted); a new input for that id is investigated afresh.
+    investigation that a restart interrupted); a new input for that id, or a stored verdict that
+    is a fallback, is investigated afresh.
     """
 
     def __init__(
@@ -133,8 +134,9 @@ class Investigator:
                     return _pending_verdict(snapshot.interrupts[0].value)
                 if snapshot.next:  # stopped mid-way (a crash or restart): carry on
                     return _verdict(await graph.ainvoke(None, config, context=self.context))
-                if isinstance(stored.get("verdict"), Verdict):
-                    return stored["verdict"]
+                verdict = stored.get("verdict")
+                if isinstance(verdict, Verdict) and not verdict.is_fallback:
+                    return verdict
             fresh = InputState(
                 case_id=case_id, sequence=sequence, score=score, fingerprint=fingerprint
             )

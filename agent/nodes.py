@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -14,8 +14,9 @@ from agent.context import Context
 from agent.grounding import grounding_problems
 from agent.policy import PolicyInput
 from agent.prompting import FewShotExample
-from agent.state import ApprovalDecision, SimilarCaseRef, State
-from agent.verdict import Verdict
+from agent.state import ApprovalDecision, SimilarCaseRef, State, run_defaults
+from agent.verdict import FraudType, Verdict
+from detectors.scores import SequenceScore
 
 MAX_ANSWERS = 2
 """An answer that fails validation or grounding is retried once, with the error, then falls back."""
@@ -23,8 +24,8 @@ MAX_ERROR_CHARS = 400
 
 
 async def screen_sequence(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Score the sequence with the detector unless the caller already did."""
-    update: dict[str, Any] = {"started_at": runtime.context.clock()}
+    """Start a clean run; score the sequence with the detector unless the caller already did."""
+    update: dict[str, Any] = {**run_defaults(), "started_at": runtime.context.clock()}
     if state.score is None:
         screener = runtime.context.screener
         if screener is None:
@@ -174,6 +175,16 @@ def finalize_verdict(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"verdict": compose_verdict(state, runtime.context)}
 
 
+def detector_type_guess(score: SequenceScore) -> tuple[FraudType, float]:
+    """The supervised head's most likely type, or (`none`, 0) when the detector has no head."""
+    if not score.fraud_type_probs:
+        return "none", 0.0
+    name, probability = max(score.fraud_type_probs.items(), key=lambda item: item[1])
+    if name not in get_args(FraudType):
+        return "none", 0.0
+    return cast(FraudType, name), min(1.0, max(0.0, probability))
+
+
 def compose_verdict(state: State, context: Context, awaiting_approval: bool = False) -> Verdict:
     """The verdict from the state; while awaiting approval the action is held at `manual_review`."""
     assert state.score is not None and state.action is not None
@@ -183,16 +194,21 @@ def compose_verdict(state: State, context: Context, awaiting_approval: bool = Fa
         awaiting, action = state.action, "manual_review"
         notes.append(f"{state.action} awaits analyst approval; manual_review until then")
     if answer is None:
-        explanation = f"No model verdict ({state.fallback_reason}); sent to manual review."
+        fraud_type, confidence = detector_type_guess(state.score)
+        explanation = (
+            f"No model verdict ({state.fallback_reason}); sent to manual review. "
+            f"Type and confidence are the detector's guess."
+        )
     else:
+        fraud_type, confidence = answer.fraud_type, answer.confidence
         explanation = answer.explanation
     return Verdict(
         case_id=state.case_id,
         user_id=state.sequence.user_id,
         detector_score=state.score.score,
         flagged=state.score.flagged,
-        fraud_type=answer.fraud_type if answer else "none",
-        confidence=answer.confidence if answer else 0.0,
+        fraud_type=fraud_type,
+        confidence=confidence,
         explanation=explanation,
         evidence=list(dict.fromkeys(answer.evidence)) if answer else [],
         action=action,

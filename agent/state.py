@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,6 +71,16 @@ class State(InputState):
     """Summed over all requests, as the server counted them."""
     verdict: Verdict | None = None
     """The result, set by the last node."""
+
+
+def run_defaults() -> dict[str, Any]:
+    """Every non-input State field at its default, so a new run on an old thread starts clean."""
+    inputs = {item.name for item in fields(InputState)}
+    return {
+        item.name: item.default_factory() if item.default_factory is not MISSING else item.default
+        for item in fields(State)
+        if item.name not in inputs
+    }
 
 
 @dataclass(kw_only=True)

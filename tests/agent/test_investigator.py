@@ -201,3 +201,25 @@ def test_the_schema_sent_is_the_model_answer_schema(tmp_path: Path) -> None:
     schema = chat.schemas[0]
     assert schema == ModelAnswer.model_json_schema()
     assert schema is not None and schema["properties"]["evidence"]["items"]["pattern"]
+
+
+def test_a_fallback_carries_the_detectors_type_guess(tmp_path: Path) -> None:
+    chat = ScriptedChatModel([timeout_error()])
+    investigator, _ = make_investigator(tmp_path, chat, llm_max_retries=0)
+    sequence = card_testing_sequence()
+    score = sequence_score(sequence)
+    score.fraud_type_probs = {"none": 0.1, "card_testing": 0.75, "account_takeover": 0.15}
+    verdict = asyncio.run(investigator.investigate("c1", sequence, score))
+    assert verdict.is_fallback and verdict.action == "manual_review"
+    assert (verdict.fraud_type, verdict.confidence) == ("card_testing", 0.75)
+    assert "detector's guess" in verdict.explanation
+
+
+def test_a_stored_fallback_is_investigated_again(tmp_path: Path) -> None:
+    chat = ScriptedChatModel([timeout_error(), answer_json(action="hold_order")])
+    investigator, _ = make_investigator(tmp_path, chat, llm_max_retries=0)
+    first = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
+    assert first.is_fallback and (first.fraud_type, first.confidence) == ("none", 0.0)
+    second = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
+    assert second.action == "hold_order" and not second.is_fallback
+    assert len(chat.requests) == 2
