@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypedDict
 
@@ -141,20 +140,6 @@ class OpenAIChatModel:
             completion_tokens=usage.completion_tokens if usage else 0,
             finish_reason=choice.finish_reason,
         )
-
-    async def stream(
-        self, messages: list[ChatMessage], max_tokens: int | None = None
-    ) -> AsyncIterator[str]:
-        """Free-form answer, piece by piece (for the case chat)."""
-        try:
-            chunks = await self._client.chat.completions.create(
-                **self._request(messages, max_tokens, stream=True)
-            )
-            async for chunk in chunks:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-        except openai.OpenAIError as error:
-            raise self._error(error) from error
 
     async def aclose(self) -> None:
         await self._client.close()

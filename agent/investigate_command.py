@@ -204,7 +204,14 @@ def investigate(
             return
         with _chat_model(settings) as chat:
             investigator = Investigator(settings, chat, detector)
-            verdicts = asyncio.run(investigate_all(investigator, cases, workers, out))
+
+            async def run() -> list[Verdict]:
+                try:
+                    return await investigate_all(investigator, cases, workers, out)
+                finally:
+                    await chat.aclose()
+
+            verdicts = asyncio.run(run())
     elapsed = time.perf_counter() - started
     typer.echo(verdict_table(verdicts))
     fallbacks = sum(verdict.is_fallback for verdict in verdicts)
