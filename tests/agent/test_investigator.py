@@ -223,3 +223,13 @@ def test_a_stored_fallback_is_investigated_again(tmp_path: Path) -> None:
     second = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
     assert second.action == "hold_order" and not second.is_fallback
     assert len(chat.requests) == 2
+
+
+def test_chat_tools_can_render_a_case_and_find_similar_ones(tmp_path: Path) -> None:
+    investigator, _ = make_investigator(tmp_path, ScriptedChatModel([]))
+    sequence = card_testing_sequence()
+    similar = investigator.similar_cases(sequence, None, k=2)
+    assert similar[0].example.case.fraud_type == "card_testing"
+    assert similar[0].basis == "profile"
+    rendered = investigator.render_case(sequence, sequence_score(sequence))
+    assert rendered.event_count == 7 and "detector score 0.950 (flagged)" in rendered.text
