@@ -11,7 +11,7 @@ from detector_fixtures import make_sequences
 from sklearn.metrics import roc_auc_score
 
 from detectors.cases import FRAUD_TYPES
-from detectors.detector import LSTMDetector
+from detectors.detector import DEFAULT_MODEL_DIR, LSTMDetector, default_model_dir, load_detector
 from detectors.tokenizer import NotFittedError
 from detectors.training import padded_batch
 
@@ -122,3 +122,14 @@ def test_training_is_deterministic_on_cpu() -> None:
     second = small_detector(epochs=1).fit(sequences)
     assert first.version == second.version
     assert np.array_equal(first.decision_function(sequences), second.decision_function(sequences))
+
+
+def test_bundled_default_model_loads_and_scores() -> None:
+    detector = load_detector(None)
+    assert default_model_dir() == DEFAULT_MODEL_DIR and detector.supervised
+    assert detector.version.startswith("lstm-") and detector.threshold_ is not None
+    assert (DEFAULT_MODEL_DIR / "model.safetensors").stat().st_size < 5_000_000
+    sequences, _ = make_sequences(20, 4, seed=9)
+    results = detector.explain(sequences)
+    assert [len(r.events) for r in results] == [len(s) for s in sequences]
+    assert all(r.flagged == (r.score >= detector.threshold_) for r in results)
