@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.api.chat import ChatContext, ChatPrompt, build_chat_graph, chat_thread_id, stream_chat
-from agent.api.chat_tools import CaseMaterial, Scorer, load_case_sequence
+from agent.api.chat_tools import CaseMaterial, ReferenceFinder, Scorer, load_case_sequence
 from agent.api.errors import ApiError
 from agent.api.metrics import ApiMetrics
 from agent.api.store import Store
@@ -33,12 +33,14 @@ class CaseChat:
         checkpointer: BaseCheckpointSaver[Any],
         metrics: ApiMetrics,
         max_tokens: int,
+        references: ReferenceFinder | None = None,
     ) -> None:
         self.store = store
         self.model = model
         self.rescore = rescore
         self.metrics = metrics
         self.max_tokens = max_tokens
+        self.references = references
         self.prompt = ChatPrompt.load()
         self._threaded = build_chat_graph(checkpointer)
         self._stateless = build_chat_graph(None)
@@ -50,7 +52,7 @@ class CaseChat:
         if sequence is None:
             raise ApiError(404, "not_found", f"no case {case_id!r}")
         [score] = await self.rescore([sequence])
-        material = CaseMaterial(case_id, sequence, score, self.store, self.rescore)
+        material = CaseMaterial(case_id, sequence, score, self.store, self.rescore, self.references)
         limit = min(max_tokens, self.max_tokens) if max_tokens else self.max_tokens
         return ChatContext(material, self.model, self.prompt, limit)
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from agent.api.store import Store
 from agent.case_facts import event_id
+from agent.fewshot import SimilarCase
 from agent.render import render_case
 from detectors.events import parse_event
 from detectors.scores import SequenceScore
@@ -28,6 +29,8 @@ SIMILAR_CASES_SEARCHED = 200
 """Most recent stored cases compared against; bounds the rescoring work per question."""
 
 Scorer = Callable[[list[Sequence]], Awaitable[list[SequenceScore]]]
+ReferenceFinder = Callable[[Sequence, SequenceScore], list[SimilarCase]]
+"""The agent's labelled reference cases nearest to a sequence (Investigator.similar_cases)."""
 
 
 class ToolCall(BaseModel):
@@ -51,6 +54,7 @@ class CaseMaterial:
     score: SequenceScore
     store: Store
     rescore: Scorer
+    references: ReferenceFinder | None = None
 
 
 def load_case_sequence(store: Store, case_id: str) -> Sequence | None:
@@ -118,7 +122,20 @@ def _cosine(left: list[float], right: list[float]) -> float:
 
 
 async def similar_cases(case: CaseMaterial) -> str:
-    """Past stored cases nearest by the detector's sequence embedding."""
+    """Labelled reference cases, then past stored cases, nearest by the detector's view."""
+    lines = []
+    if case.references is not None:
+        for similar in case.references(case.sequence, case.score):
+            example = similar.example.case
+            lines.append(
+                f"- labelled reference {example.case_id}: {example.fraud_type}, acceptable "
+                f"{', '.join(example.acceptable_actions)} (similarity {similar.similarity:.2f})"
+            )
+    lines += await _similar_stored_cases(case)
+    return "\n".join(lines) or "no cases to compare with"
+
+
+async def _similar_stored_cases(case: CaseMaterial) -> list[str]:
     others = [
         (case_id, sequence)
         for case_id in case.store.recent_case_ids(SIMILAR_CASES_SEARCHED)
@@ -126,7 +143,7 @@ async def similar_cases(case: CaseMaterial) -> str:
         and (sequence := load_case_sequence(case.store, case_id)) is not None
     ]
     if not others or case.score.embedding is None:
-        return "no past cases to compare with"
+        return []
     scores = await case.rescore([sequence for _, sequence in others])
     ranked = sorted(
         (
@@ -142,8 +159,8 @@ async def similar_cases(case: CaseMaterial) -> str:
         labels = case.store.feedback_of(case_id)
         said = f"verdict {verdict['fraud_type']}/{verdict['action']}" if verdict else "no verdict"
         label = f"; analyst label {labels[-1]['fraud_type']}" if labels else ""
-        lines.append(f"- case {case_id}: similarity {similarity:.2f}, {said}{label}")
-    return "\n".join(lines)
+        lines.append(f"- past case {case_id}: similarity {similarity:.2f}, {said}{label}")
+    return lines
 
 
 async def rescore_without(case: CaseMaterial, event_ids: list[str]) -> str:

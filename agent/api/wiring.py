@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.api.chat_service import CaseChat
+from agent.api.chat_tools import ReferenceFinder
 from agent.api.metrics import ApiMetrics
 from agent.api.service import ApiService, Investigates, Screens, score_off_loop
 from agent.api.store import Store
@@ -23,6 +24,7 @@ async def assemble_service(
     detector: Screens,
     investigator: Investigates,
     model: ChatModel,
+    references: ReferenceFinder | None = None,
 ) -> ApiService:
     """The service over given parts; the checkpointer and store close with it."""
     store = Store(settings.db_path)
@@ -37,6 +39,7 @@ async def assemble_service(
         checkpointer,
         metrics,
         settings.chat_max_tokens,
+        references,
     )
     return ApiService(settings, store, detector, investigator, chat, metrics, stack.aclose)
 
@@ -47,4 +50,6 @@ async def build_default_service(settings: Settings, metrics: ApiMetrics) -> ApiS
     detector = load_detector(settings.detector_dir)
     model = OpenAIChatModel.from_settings(settings)
     investigator = Investigator(settings, model, detector)
-    return await assemble_service(settings, metrics, detector, investigator, model)
+    return await assemble_service(
+        settings, metrics, detector, investigator, model, investigator.similar_cases
+    )

@@ -16,9 +16,10 @@ from api_sse import WRITE_KEY
 from agent.api.app import create_app
 from agent.api.auth import hash_key
 from agent.api.metrics import ApiMetrics
-from agent.api.service import ApiService, Investigates
+from agent.api.service import ApiService
 from agent.api.wiring import assemble_service
 from agent.chat_model import ChatModel
+from agent.investigator import Investigator
 from agent.settings import ApiKey, Settings
 from detectors.detector import load_detector
 
@@ -47,7 +48,7 @@ def api_settings(directory: Path, detector_dir: Path, **overrides: Any) -> Setti
     return Settings(**values)
 
 
-InvestigatorFactory = Callable[[Settings, Any, ChatModel], Investigates]
+InvestigatorFactory = Callable[[Settings, Any, ChatModel], Investigator]
 
 
 def start_server(
@@ -56,7 +57,9 @@ def start_server(
     async def build(settings: Settings, metrics: ApiMetrics) -> ApiService:
         detector = load_detector(settings.detector_dir)
         investigator = make_investigator(settings, detector, model)
-        return await assemble_service(settings, metrics, detector, investigator, model)
+        return await assemble_service(
+            settings, metrics, detector, investigator, model, investigator.similar_cases
+        )
 
     return RunningServer(create_app(settings, build_service=build)).start()
 
