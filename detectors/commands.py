@@ -200,6 +200,7 @@ def screen(
     all_users: Annotated[
         bool, typer.Option("--all", help="Write every user, not only the flagged ones.")
     ] = False,
+    threads: Annotated[int | None, typer.Option(help="CPU threads; default every core.")] = None,
 ) -> None:
     """Score every user's sequence; write the flagged ones with their most surprising events."""
     if top < 0:
@@ -209,6 +210,7 @@ def screen(
         detector = load_detector(model)
     except (FileNotFoundError, ValueError) as error:
         raise typer.BadParameter(str(error), param_hint="--model") from None
+    use_all_cores(threads)
     started = time.perf_counter()
     loaded = _load(file, fmt)
     results = detector.explain(loaded.sequences)
