@@ -290,7 +290,7 @@ def bench_detector(
             detector.model_, encoded, device, batch_size, window_sequences, min_seconds
         )
     rows.append(bench_ngram(detector.tokenizer_, encoded, min_seconds))
-    detector.model_.to(devices[0])
+    detector.model_.to(devices[-1])  # end to end on the fastest device present
     _print_bench(rows, peaks)
     started = time.perf_counter()
     reloaded = load_sequences(file, fmt)
@@ -298,7 +298,8 @@ def bench_detector(
     elapsed = time.perf_counter() - started
     events = sum(len(sequence) for sequence in reloaded.sequences)
     typer.echo(
-        f"end to end (parse → sequences → score) {file.name}: {events} events, "
+        f"end to end on {devices[-1].type} (parse → sequences → score) {file.name}: "
+        f"{events} events, "
         f"{len(reloaded.sequences)} users, {elapsed:.2f} s, {events / elapsed:,.0f} events/s"
     )
 
