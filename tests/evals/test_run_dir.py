@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import Sequence as SequenceOf
 from pathlib import Path
@@ -14,13 +15,16 @@ from eval_records import make_record
 from agent.chat_model import ChatMessage, ChatResult
 from agent.investigator import Investigator
 from agent.policy import RiskPolicy
-from agent.settings import Settings
+from agent.settings import Settings, get_settings
 from detectors.cases import Case, parse_case
 from detectors.rules import RuleDetector
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence
+from evals.eval_commands import eval_run
 from evals.run_dir import RunDir, RunDirError
 from evals.solver import Baselines, solve_cases
+
+TEST_SPLIT = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "sim_v1_test.jsonl.gz"
 
 
 class Interrupted(BaseException):
@@ -140,3 +144,32 @@ def test_a_torn_last_line_is_dropped_on_resume(tmp_path: Path) -> None:
     run.append(make_record("c3", "none", flagged=False))
     lines = run.cases_file.read_text().splitlines()
     assert [json.loads(line)["case_id"] for line in lines] == ["c1", "c3"]
+
+
+def test_eval_run_with_the_model_down_records_fallbacks_and_resumes_to_nothing(
+    tmp_path: Path, unreachable_llm_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRAUDLENS_LLM_BASE_URL", unreachable_llm_url)
+    monkeypatch.setenv("FRAUDLENS_LLM_MAX_RETRIES", "0")
+    get_settings.cache_clear()
+    cases_file = tmp_path / "cases.jsonl"
+    with gzip.open(TEST_SPLIT, "rt", encoding="utf-8") as lines:
+        cases_file.write_text("".join(line for line, _ in zip(lines, range(12), strict=False)))
+    output = tmp_path / "run"
+    try:
+        eval_run(cases=cases_file, output=output, bootstrap_rounds=20, progress=False)
+        eval_run(cases=cases_file, output=output, bootstrap_rounds=20, progress=False, resume=True)
+    finally:
+        get_settings.cache_clear()
+
+    run = RunDir(output)
+    records = run.read_cases()
+    assert len(records) == 12 and len(run.cases_file.read_text().splitlines()) == 12
+    assert len(run.read_run()["sessions"]) == 2
+    flagged = [record for record in records if record.flagged]
+    assert flagged, "the bundled detector flagged none of the first 12 test cases"
+    assert all(record.verdict and record.verdict["fallback_reason"] for record in flagged)
+    metrics = run.read_json("metrics.json")
+    assert metrics["scalars"]["agent.fallback_rate"]["value"] == 1.0
+    assert metrics["scalars"]["agent.schema_valid_rate"]["value"] == 0.0
+    assert {"report.md", "report.html", "run.json"} <= {path.name for path in output.iterdir()}
