@@ -160,7 +160,10 @@ def eval_compare(
     ] = None,
 ) -> None:
     """Every metric of two runs side by side on their shared cases; exit 1 on a regression."""
-    comparison = compare_runs(run_a, run_b, tolerance, bootstrap_rounds, seed)
+    try:
+        comparison = compare_runs(run_a, run_b, tolerance, bootstrap_rounds, seed)
+    except (RunDirError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
     table = render_comparison(comparison)
     typer.echo(table)
     if output is not None:
