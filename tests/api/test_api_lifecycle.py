@@ -17,7 +17,9 @@ from api_doubles import (
 from api_sse import ask
 from conftest import READ_HEADERS, WRITE_HEADERS, api_settings, start_server
 
+from agent.api.store import Store
 from agent.chat_model import OpenAIChatModel
+from detectors.events import parse_event
 
 
 def test_case_and_thread_survive_a_restart(tmp_path: Path, detector_dir: Path) -> None:
@@ -124,4 +126,27 @@ def test_answer_is_completed_after_the_client_hangs_up(tmp_path: Path, detector_
         assert roles == ["user", "assistant"]
         assert case["messages"][1]["content"].strip() == CHAT_ANSWER
         assert case["thread_turns"] == 2
+    server.stop()
+
+
+def test_alert_left_pending_by_a_stop_is_finished_after_start(
+    tmp_path: Path, detector_dir: Path
+) -> None:
+    settings = api_settings(tmp_path, detector_dir, api_retry_interval_s=0.2)
+    store = Store(settings.db_path)
+    records = [parse_event(event).to_record() for event in card_testing_events("crash")]
+    store.create_alert("crashed-1", "crash", records, "analyst")  # stored, never investigated
+    store.close()
+    server = start_server(settings, ScriptedChatModel(), make_investigator)
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        deadline = time.monotonic() + 30
+        alert = client.get("/v1/alerts/crashed-1", headers=READ_HEADERS).json()
+        while alert["status"] != "done" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alert = client.get("/v1/alerts/crashed-1", headers=READ_HEADERS).json()
+        assert alert["status"] == "done"
+        assert alert["verdict"]["fraud_type"] == "card_testing"
+        audit = client.get("/v1/cases/crashed-1", headers=READ_HEADERS).json()["audit"]
+        actions = [entry["action"] for entry in audit]
+        assert actions == ["alert.create", "alert.retry", "verdict.save"]
     server.stop()
