@@ -39,6 +39,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "Request body larger than the limit"),
         (422, "Invalid request, or a limit on events/alerts exceeded"),
         (500, "Internal error"),
+        (503, "The model server is unavailable, or the service is not ready"),
     )
 }
 """Declared on every route, so the OpenAPI schema documents the envelope."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from agent.api.deps import ServiceDep
-from agent.api.protocol import ERROR_RESPONSES, ErrorEnvelope, HealthResponse, ReadyResponse
+from agent.api.protocol import ERROR_RESPONSES, HealthResponse, ReadyResponse
 
-NOT_READY = {"model": ErrorEnvelope, "description": "Not ready, and why"}
-router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["health"], responses={500: ERROR_RESPONSES[500]})
 
 
 @router.get("/healthz", response_model=HealthResponse)
@@ -17,7 +16,7 @@ async def healthz() -> HealthResponse:
     return HealthResponse(status="ok")
 
 
-@router.get("/readyz", response_model=ReadyResponse, responses={503: NOT_READY})
+@router.get("/readyz", response_model=ReadyResponse, responses={503: ERROR_RESPONSES[503]})
 async def readyz(service: ServiceDep) -> ReadyResponse:
     """The detector is loaded and the model server answers; 503 (with the reason) otherwise."""
     return await service.readiness()
