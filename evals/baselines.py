@@ -47,13 +47,19 @@ def rule_based_decision(
     return Decision(flagged=True, fraud_type=fraud_type, action=decided.action)
 
 
+def head_fraud_type(score: SequenceScore) -> str | None:
+    """The supervised head's most likely type; None when the detector has no head."""
+    probabilities = score.fraud_type_probs
+    return max(probabilities, key=probabilities.__getitem__) if probabilities else None
+
+
 def detector_only_decision(policy: RiskPolicy, score: SequenceScore) -> Decision:
     """The supervised head's most likely type (`none` without a head) and its fixed action."""
     if not score.flagged:
         return NOT_FLAGGED
-    probabilities = score.fraud_type_probs or {"none": 1.0}
-    fraud_type = max(probabilities, key=probabilities.__getitem__)
-    return rule_based_decision(policy, fraud_type, probabilities[fraud_type], score.score)
+    fraud_type = head_fraud_type(score) or "none"
+    confidence = score.fraud_type_probs[fraud_type] if score.fraud_type_probs else 1.0
+    return rule_based_decision(policy, fraud_type, confidence, score.score)
 
 
 def rules_only_decision(policy: RiskPolicy, rules: RuleDetector, sequence: Sequence) -> Decision:

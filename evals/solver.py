@@ -16,7 +16,7 @@ from detectors.cases import Case
 from detectors.rules import RuleDetector
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence, order_events
-from evals.baselines import detector_only_decision, rules_only_decision
+from evals.baselines import detector_only_decision, head_fraud_type, rules_only_decision
 from evals.run_dir import CaseRecord, RunDir
 
 SCREEN_BATCH = 512
@@ -70,7 +70,6 @@ def schema_valid(verdict: Verdict) -> bool:
 def _screened_record(
     case: Case, sequence: Sequence, score: SequenceScore, baselines: Baselines
 ) -> CaseRecord:
-    probabilities = score.fraud_type_probs
     return CaseRecord(
         case_id=case.case_id,
         user_id=sequence.user_id,
@@ -80,9 +79,7 @@ def _screened_record(
         n_events=len(sequence),
         detector_score=score.score,
         flagged=score.flagged,
-        detector_fraud_type=max(probabilities, key=probabilities.__getitem__)
-        if probabilities
-        else None,
+        detector_fraud_type=head_fraud_type(score),
         baselines={
             "detector_only": detector_only_decision(baselines.policy, score),
             "rules_only": rules_only_decision(baselines.policy, baselines.rules, sequence),

@@ -21,7 +21,7 @@ from detectors.rules import RuleDetector
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence
 from evals.eval_commands import eval_run
-from evals.run_dir import RunDir, RunDirError
+from evals.run_dir import Decision, RunDir, RunDirError
 from evals.solver import Baselines, solve_cases
 
 TEST_SPLIT = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "sim_v1_test.jsonl.gz"
@@ -121,6 +121,10 @@ def test_resume_skips_finished_cases(tmp_path: Path) -> None:
     flagged = [r for r in records if r.flagged]
     assert all(r.verdict and r.verdict["fraud_type"] == "card_testing" for r in flagged)
     assert all(r.schema_valid and r.evidence_grounded for r in flagged)
+    # no supervised head: detector-only says none, whose fixed action is monitor; no rule fires
+    expected = Decision(flagged=True, fraud_type="none", action="monitor")
+    assert all(r.baselines["detector_only"] == expected for r in flagged)
+    assert not any(r.baselines["rules_only"].flagged for r in records)
     assert len(run.read_run()["sessions"]) == 2
 
 
