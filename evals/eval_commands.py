@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import platform
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ import typer
 
 from agent.policy import RiskPolicy
 from agent.settings import Settings, get_settings
+from detectors.cases import Case
 from detectors.detector import load_detector
 from detectors.loading import read_cases
 from detectors.rules import RuleDetector
@@ -48,6 +50,7 @@ def describe_run(
     case_count: int,
     rejected_lines: int,
     limit: int | None,
+    per_type: int | None,
     seed: int,
     bootstrap_rounds: int,
 ) -> dict[str, Any]:
@@ -63,6 +66,7 @@ def describe_run(
         "dataset_cases": case_count,
         "dataset_rejected_lines": rejected_lines,
         "limit": limit,
+        "per_type": per_type,
         "seed": seed,
         "settings": {
             "llm_base_url": settings.llm_base_url or "local server (started by the run)",
@@ -83,6 +87,19 @@ def describe_run(
     }
 
 
+def select_cases(cases: list[Case], limit: int | None, per_type: int | None) -> list[Case]:
+    """The first `per_type` cases of each fraud type (file order), then the first `limit`."""
+    if per_type is not None:
+        taken: Counter[str] = Counter()
+        kept = []
+        for case in cases:
+            if taken[case.fraud_type] < per_type:
+                taken[case.fraud_type] += 1
+                kept.append(case)
+        cases = kept
+    return cases[:limit] if limit else cases
+
+
 def eval_run(
     cases: Annotated[Path, typer.Option("--cases", help="A FORMATS.md case file (.jsonl[.gz]).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Run directory, e.g. runs/x.")],
@@ -92,6 +109,10 @@ def eval_run(
     ] = None,
     detector: Annotated[Path | None, typer.Option(help="Trained detector folder.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    per_type: Annotated[
+        int | None,
+        typer.Option(min=1, help="Only the first N cases of each fraud type (a balanced subset)."),
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Verdicts at once.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in OUTPUT.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
@@ -107,7 +128,7 @@ def eval_run(
         load_report.print_to()
     if not loaded:
         raise typer.BadParameter(f"{cases} holds 0 valid cases ({load_report.summary()})")
-    selected = loaded[:limit] if limit else loaded
+    selected = select_cases(loaded, limit, per_type)
     lstm = load_detector(settings.detector_dir)
     info = describe_run(
         output.name,
@@ -117,6 +138,7 @@ def eval_run(
         len(loaded),
         load_report.rejected,
         limit,
+        per_type,
         seed,
         bootstrap_rounds,
     )

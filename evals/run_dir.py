@@ -125,7 +125,14 @@ class RunDir:
                     "done); pass --resume to continue it or choose another directory"
                 )
             existing = self.read_run()
-            for key in ("dataset_sha256", "model", "prompt_version", "detector_version", "limit"):
+            for key in (
+                "dataset_sha256",
+                "model",
+                "prompt_version",
+                "detector_version",
+                "limit",
+                "per_type",
+            ):
                 if existing.get(key) != run_info.get(key):
                     raise RunDirError(
                         f"cannot resume {self.path}: {key} was {existing.get(key)!r}, "
