@@ -17,6 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
+from agent.api.chat_stream import streams_answers
 from agent.api.chat_tools import (
     DEFAULT_TOOLS,
     CaseMaterial,
@@ -111,9 +112,9 @@ def _answer_messages(state: ChatState, context: ChatContext) -> list[ChatMessage
 
 
 async def _answer_pieces(context: ChatContext, messages: list[ChatMessage]) -> AsyncIterator[str]:
-    stream = getattr(context.model, "stream", None)
-    if stream is not None:
-        async for piece in stream(messages, max_tokens=context.max_tokens):
+    streaming = streams_answers(context.model)
+    if streaming is not None:
+        async for piece in streaming.stream(messages, max_tokens=context.max_tokens):
             yield piece
         return
     result = await context.model.complete(messages, max_tokens=context.max_tokens)

@@ -8,11 +8,12 @@ from contextlib import AsyncExitStack
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.api.chat_service import CaseChat
+from agent.api.chat_stream import StreamingOpenAIChatModel
 from agent.api.chat_tools import ReferenceFinder
 from agent.api.metrics import ApiMetrics
 from agent.api.service import ApiService, Investigates, Screens, score_off_loop
 from agent.api.store import Store
-from agent.chat_model import ChatModel, OpenAIChatModel
+from agent.chat_model import ChatModel
 from agent.investigator import Investigator
 from agent.settings import Settings
 from detectors.detector import load_detector
@@ -48,7 +49,7 @@ async def build_default_service(settings: Settings, metrics: ApiMetrics) -> ApiS
     """The production wiring: the configured (or bundled) detector, the OpenAI-compatible
     model server at settings.llm_base_url, and the agent's Investigator over both."""
     detector = load_detector(settings.detector_dir)
-    model = OpenAIChatModel.from_settings(settings)
+    model = StreamingOpenAIChatModel.from_settings(settings)
     investigator = Investigator(settings, model, detector)
     return await assemble_service(
         settings, metrics, detector, investigator, model, investigator.similar_cases

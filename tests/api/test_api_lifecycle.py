@@ -17,8 +17,8 @@ from api_doubles import (
 from api_sse import ask
 from conftest import READ_HEADERS, WRITE_HEADERS, api_settings, start_server
 
+from agent.api.chat_stream import StreamingOpenAIChatModel
 from agent.api.store import Store
-from agent.chat_model import OpenAIChatModel
 from detectors.events import parse_event
 
 
@@ -50,11 +50,11 @@ def test_case_and_thread_survive_a_restart(tmp_path: Path, detector_dir: Path) -
 
 
 def test_model_server_down_gives_manual_review_marked_for_retry(
-    tmp_path: Path, detector_dir: Path
+    tmp_path: Path, detector_dir: Path, unreachable_llm_url: str
 ) -> None:
-    # Port 9 (discard) has no listener on loopback: every model call is refused.
-    settings = api_settings(tmp_path, detector_dir, llm_base_url="http://127.0.0.1:9/v1")
-    server = start_server(settings, OpenAIChatModel.from_settings(settings), make_investigator)
+    settings = api_settings(tmp_path, detector_dir, llm_base_url=unreachable_llm_url)
+    model = StreamingOpenAIChatModel.from_settings(settings)
+    server = start_server(settings, model, make_investigator)
     with httpx.Client(base_url=server.url, timeout=60) as client:
         response = client.post(
             "/v1/alerts",
@@ -65,7 +65,7 @@ def test_model_server_down_gives_manual_review_marked_for_retry(
         alert = response.json()
         assert alert["status"] == "retry"
         assert alert["verdict"]["action"] == "manual_review"
-        assert "127.0.0.1:9" in alert["reason"]
+        assert unreachable_llm_url in alert["reason"]
         events = ask(client, "down-1", "Why?")
         assert events[-1][0] == "error"
         assert events[-1][1]["code"] == "model_unavailable"
