@@ -245,11 +245,13 @@ def bench_detector(
     ] = REAL_DATA_DIR / "taobao_userbehavior" / "UserBehavior.csv",
     fmt: FormatOption = "taobao",
     length: Annotated[int, typer.Option(help="Events per scored sequence.")] = 64,
-    sequences: Annotated[int, typer.Option(help="Sequences scored one-pass and by n-gram.")] = 4096,
+    sequences: Annotated[
+        int, typer.Option(help="Fixed-length chunks cut from the file; the n-gram scores all.")
+    ] = 4096,
     window_sequences: Annotated[
-        int, typer.Option(help="Sequences scored per-window (it is slow).")
-    ] = 128,
-    batch_size: int = 512,
+        int, typer.Option(help="Sequences in the per-window batch (each is --length windows).")
+    ] = 16,
+    batch_size: Annotated[int, typer.Option(help="Sequences in the one-pass batch.")] = 512,
     min_seconds: Annotated[
         float, typer.Option(help="Repeat each timing at least this long.")
     ] = 2.0,

@@ -86,6 +86,9 @@ class SequenceLSTM(nn.Module):
         embedded = sum(table(x[..., i]) for i, table in enumerate(self.embeddings))  # (B, T, E)
         bos = self.bos.expand(batch, 1, -1)  # (B, 1, E)
         inputs = torch.cat([bos, embedded], dim=1)  # (B, T+1, E)
+        if batch and bool((lengths == steps).all()):  # no padding: packing would only cost
+            states, (hidden, _) = self.lstm(inputs)
+            return states, hidden[-1]
         packed = pack_padded_sequence(
             inputs, (lengths + 1).cpu(), batch_first=True, enforce_sorted=False
         )
@@ -166,7 +169,6 @@ class SequenceLSTM(nn.Module):
 
 def _nll_and_rank(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(..., V) logits and (...) targets → NLL and 1-based rank of each target."""
-    log_probs = torch.log_softmax(logits, dim=-1)
-    true = log_probs.gather(-1, targets.unsqueeze(-1))  # (..., 1)
-    rank = (log_probs > true).sum(dim=-1) + 1
-    return -true.squeeze(-1), rank
+    true = logits.gather(-1, targets.unsqueeze(-1))  # (..., 1)
+    rank = (logits > true).sum(dim=-1) + 1
+    return torch.logsumexp(logits, dim=-1) - true.squeeze(-1), rank
