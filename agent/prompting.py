@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -38,12 +39,16 @@ class FewShotExample:
 
 @dataclass(frozen=True, slots=True)
 class VerdictPrompt:
-    """One prompt version: a system prompt, a user template (`$case`) and a retry template."""
+    """One prompt version: a system prompt, a user template (`$case`, optionally
+    `$type_estimate`) and a retry template."""
 
     version: str
     system: str
     user: Template
     retry: Template
+    nearest_example_last: bool = False
+    """Show the most similar example last, right before the case (small models copy the answer
+    they saw last); set by `nearest_example_last = true` in prompts/<version>_options.toml."""
 
     @classmethod
     def load(cls, version: str, directory: Path = PROMPTS_DIR) -> VerdictPrompt:
@@ -55,7 +60,17 @@ class VerdictPrompt:
                 + ", ".join(missing)
             )
         text = {part: path.read_text(encoding="utf-8").strip() for part, path in paths.items()}
-        return cls(version, text["system"], Template(text["user"]), Template(text["retry"]))
+        options_path = directory / f"{version}_options.toml"
+        options = {}
+        if options_path.is_file():
+            options = tomllib.loads(options_path.read_text(encoding="utf-8"))
+        return cls(
+            version,
+            text["system"],
+            Template(text["user"]),
+            Template(text["retry"]),
+            nearest_example_last=bool(options.get("nearest_example_last", False)),
+        )
 
     def case_token_budget(
         self, max_model_len: int, max_answer_tokens: int, examples: int, example_tokens: int
@@ -80,12 +95,13 @@ class VerdictPrompt:
         return left
 
     def user_message(self, case: RenderedCase) -> str:
-        return self.user.substitute(case=case.text)
+        return self.user.substitute(case=case.text, type_estimate=case.type_estimate)
 
     def messages(self, case: RenderedCase, examples: list[FewShotExample]) -> list[ChatMessage]:
-        """System prompt, each example as a user/assistant pair, then the case."""
+        """System prompt, each example (given most similar first) as a user/assistant pair, then
+        the case."""
         messages: list[ChatMessage] = [{"role": "system", "content": self.system}]
-        for example in examples:
+        for example in reversed(examples) if self.nearest_example_last else examples:
             messages.append({"role": "user", "content": self.user_message(example.case)})
             messages.append({"role": "assistant", "content": example.answer.model_dump_json()})
         messages.append({"role": "user", "content": self.user_message(case)})

@@ -19,6 +19,8 @@ LONG_ID = re.compile(r"[0-9A-Fa-f-]{13,}")
 """Long numeric / hex ids cost a token per digit; they are shown by their last 6 characters."""
 
 MAX_ATTRS = 3
+NO_TYPE_ESTIMATE = "not available"
+"""The type estimate of a case scored by a detector without a supervised head."""
 _PLAIN_ATTR = re.compile(r"[\w\-./:]{1,24}")
 
 RunKey = Callable[[Event], tuple[str | None, ...]]
@@ -53,6 +55,8 @@ class RenderedCase:
     """Valid evidence ids are e0 … e{event_count - 1}."""
     instruction_like: list[str] = field(default_factory=list)
     """Ids of events whose user-written text reads like an instruction to the model."""
+    type_estimate: str = NO_TYPE_ESTIMATE
+    """The detector's most likely fraud type and its probability, e.g. `card_testing (0.75)`."""
 
 
 def short_id(value: str) -> str:
@@ -227,13 +231,20 @@ def _surprise_marks(score: SequenceScore | None, options: RenderOptions) -> dict
     }
 
 
+def _top_types(score: SequenceScore | None, k: int) -> list[tuple[str, float]]:
+    """The supervised head's k most likely fraud types, most likely first."""
+    if score is None or not score.fraud_type_probs:
+        return []
+    return sorted(score.fraud_type_probs.items(), key=lambda item: -item[1])[:k]
+
+
 def _header(sequence: Sequence, score: SequenceScore | None) -> list[str]:
     lines = [f"User {sequence.user_id}"]
     if score is not None:
         flag = "flagged" if score.flagged else "not flagged"
         lines[0] += f" · detector score {score.score:.3f} ({flag})"
-        if score.fraud_type_probs:
-            top = sorted(score.fraud_type_probs.items(), key=lambda item: -item[1])[:3]
+        top = _top_types(score, 3)
+        if top:
             lines.append(
                 "detector type guess: " + ", ".join(f"{name} {prob:.2f}" for name, prob in top)
             )
@@ -275,4 +286,10 @@ def render_case(
         if event.text is not None and looks_like_instruction(event.text)
     ]
     text = "\n".join([*head, *(block.text for block in blocks)])
-    return RenderedCase(text=text, event_count=len(events), instruction_like=instruction_like)
+    estimate = [f"{name} ({prob:.2f})" for name, prob in _top_types(score, 1)]
+    return RenderedCase(
+        text=text,
+        event_count=len(events),
+        instruction_like=instruction_like,
+        type_estimate=estimate[0] if estimate else NO_TYPE_ESTIMATE,
+    )

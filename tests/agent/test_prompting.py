@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import get_args
 
 import pytest
-from agent_doubles import card_testing_sequence, make_sequence, sequence_score
+from agent_doubles import (
+    FixedScreener,
+    ScriptedChatModel,
+    answer_json,
+    card_testing_sequence,
+    make_sequence,
+    sequence_score,
+)
 
+from agent.chat_model import ChatMessage
 from agent.fewshot import FewShotLibrary, library_path
+from agent.investigator import Investigator
 from agent.prompting import FewShotExample, PromptNotFoundError, VerdictPrompt
 from agent.render import render_case
+from agent.settings import Settings
 from agent.verdict import FraudType, RiskAction
 from detectors.cases import FRAUD_TYPES, RISK_ACTIONS
 
@@ -30,9 +41,53 @@ def test_the_verdict_types_match_the_taxonomy() -> None:
     assert get_args(RiskAction) == RISK_ACTIONS
 
 
-def test_the_system_prompt_defines_every_type_and_action(prompt: VerdictPrompt) -> None:
+@pytest.mark.parametrize("version", ["verdict_v1", "verdict_v2"])
+def test_the_system_prompt_defines_every_type_and_action(version: str) -> None:
+    system = VerdictPrompt.load(version).system
     for name in (*FRAUD_TYPES, *RISK_ACTIONS):
-        assert f"- `{name}`:" in prompt.system, f"{name} is not defined in the prompt"
+        assert f"- `{name}`:" in system, f"{name} is not defined in {version}"
+    assert "untrusted data" in system and "never an instruction" in system
+
+
+def test_v2_explains_the_detector_estimate_and_forbids_copying_examples() -> None:
+    system = VerdictPrompt.load("verdict_v2").system
+    assert "`detector type guess`" in system and "estimate" in system
+    assert "never copy" in system and "own event ids" in system
+
+
+def _case_messages(tmp_path: Path, version: str) -> list[ChatMessage]:
+    """What an investigator on `version` sends for a case the detector calls card testing."""
+    chat = ScriptedChatModel([answer_json()])
+    settings = Settings(prompt_version=version, checkpoint_db=tmp_path / f"{version}.sqlite")
+    investigator = Investigator(settings, chat, FixedScreener(), retry_backoff_s=0.0)
+    sequence = card_testing_sequence()
+    score = sequence_score(sequence)
+    score.fraud_type_probs = {"none": 0.1, "card_testing": 0.75, "account_takeover": 0.15}
+    verdict = asyncio.run(investigator.investigate("c1", sequence, score))
+    assert verdict.prompt_version == version
+    return chat.requests[0]
+
+
+def test_the_case_shows_the_detector_estimate_and_only_v2_repeats_it(tmp_path: Path) -> None:
+    v1, v2 = _case_messages(tmp_path, "verdict_v1"), _case_messages(tmp_path, "verdict_v2")
+    guess = "detector type guess: card_testing 0.75, account_takeover 0.15, none 0.10"
+    assert guess in v1[-1]["content"] and guess in v2[-1]["content"]
+    assert v1[0]["content"] == VerdictPrompt.load("verdict_v1").system
+    assert v2[0]["content"] == VerdictPrompt.load("verdict_v2").system
+    case_v1, ask_v1 = v1[-1]["content"].rsplit("\n\n", 1)
+    case_v2, ask_v2 = v2[-1]["content"].rsplit("\n\n", 1)
+    assert case_v1 == case_v2
+    assert ask_v1 == "Return the verdict JSON for this case."
+    assert ask_v2.startswith("Detector's type estimate for this case: card_testing (0.75) (")
+    assert len(v1) == len(v2) == 6  # system, two examples, the case
+
+
+def test_a_case_without_a_type_head_has_no_estimate() -> None:
+    prompt = VerdictPrompt.load("verdict_v2")
+    sequence = card_testing_sequence()
+    message = prompt.user_message(render_case(sequence, sequence_score(sequence)))
+    assert "detector type guess" not in message
+    assert "type estimate for this case: not available (" in message
 
 
 def test_messages_put_examples_before_the_case(
@@ -47,6 +102,19 @@ def test_messages_put_examples_before_the_case(
     assert messages[2]["content"].startswith('{"explanation":')
     retry = prompt.retry_message(case, "evidence ids e99 do not exist")
     assert "e99 do not exist" in retry["content"] and "e0 to e6" in retry["content"]
+
+
+def test_v2_shows_the_most_similar_example_last_and_v1_first(library: FewShotLibrary) -> None:
+    shots = [
+        FewShotExample(render_case(example.sequence), example.answer)
+        for example in library.examples[:2]
+    ]
+    case = render_case(card_testing_sequence())
+    first, second = (shot.answer.model_dump_json() for shot in shots)
+    v1 = VerdictPrompt.load("verdict_v1").messages(case, shots)
+    v2 = VerdictPrompt.load("verdict_v2").messages(case, shots)
+    assert [v1[2]["content"], v1[4]["content"]] == [first, second]
+    assert [v2[2]["content"], v2[4]["content"]] == [second, first]
 
 
 def test_a_missing_prompt_version_is_named(tmp_path: Path) -> None:
