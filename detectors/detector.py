@@ -33,7 +33,7 @@ from detectors.training import (
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "detector.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUPERVISED_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 """Never 1: some self-supervised surprise stays in the score for fraud unlike any label seen."""
 

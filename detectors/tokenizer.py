@@ -98,7 +98,7 @@ class EventTokenizer:
         status_counts = Counter(event.status for event in events if event.status)
         self.statuses_ = sorted(s for s, c in status_counts.items() if c >= self.min_count)
         raw = self._raw_columns(sequences)
-        gaps = raw["gap"][raw["gap"] >= 0]
+        gaps = raw["gap"][raw["gap"] > 0]
         self.gap_edges_ = _quantile_edges(gaps, self.n_gap_buckets).tolist()
         amounts = raw["amount"][~np.isnan(raw["amount"])]
         self.amount_edges_ = _quantile_edges(amounts, self.n_amount_buckets).tolist()
@@ -120,7 +120,7 @@ class EventTokenizer:
         self._check_fitted()
         return (
             len(self.actions_),
-            len(self.gap_edges_) + 2,
+            len(self.gap_edges_) + 3,
             len(self.amount_edges_) + 2,
             len(self.quantity_edges_) + 2,
             len(self.statuses_) + 2,
@@ -187,9 +187,10 @@ class EventTokenizer:
         features = np.zeros((n, N_FEATURES), dtype=np.int64)
         features[:, 0] = raw["action"]
         gap = raw["gap"]
-        features[:, 1] = np.where(
-            gap < 0, 0, np.searchsorted(np.asarray(self.gap_edges_), gap, side="right") + 1
-        )
+        # 0 = first event, 1 = same second as the previous event (a tell-tale of scripts:
+        # quantile buckets would lump it with ordinary short gaps), then the learned buckets.
+        buckets = np.searchsorted(np.asarray(self.gap_edges_), gap, side="right") + 2
+        features[:, 1] = np.where(gap < 0, 0, np.where(gap == 0, 1, buckets))
         for column, name, edges in (
             (2, "amount", self.amount_edges_),
             (3, "quantity", self.quantity_edges_),
@@ -236,8 +237,10 @@ class EventTokenizer:
     def feature_names(self, row: np.ndarray) -> str:
         """Readable token of one feature row, e.g. `payment_attempt|gap<10s|amt<5|declined`."""
         parts = [self.actions_[row[0]]]
-        if row[1] > 0:
-            parts.append(_bucket_names("gap", self.gap_edges_, _format_seconds)[row[1] - 1])
+        if row[1] == 1:
+            parts.append("gap=0")
+        elif row[1] > 1:
+            parts.append(_bucket_names("gap", self.gap_edges_, _format_seconds)[row[1] - 2])
         if row[2] > 0:
             parts.append(_bucket_names("amt", self.amount_edges_)[row[2] - 1])
         if row[3] > 0:

@@ -87,3 +87,14 @@ def test_unfitted_and_empty_errors() -> None:
         EventTokenizer().encode([])
     with pytest.raises(ValueError, match="0 events"):
         EventTokenizer().fit([])
+
+
+def test_a_zero_gap_has_its_own_bucket() -> None:
+    sequences = [
+        _user(f"u{i}", (0, "account_signup", {}), (0 if i < 5 else 60 + i, "purchase", {}))
+        for i in range(40)
+    ]
+    tokenizer = EventTokenizer().fit(sequences)
+    features = tokenizer.encode(sequences).features
+    assert list(features[[1, 11], 1]) == [1, features[11, 1]] and features[11, 1] > 1
+    assert tokenizer.feature_names(features[1]) == "purchase|gap=0"
