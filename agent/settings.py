@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     """KV cache of the local vLLM server (RAM on CPU); 1 GiB holds ~37k tokens of qwen2.5-1.5b."""
 
     # --- agent ---
-    prompt_version: str = "verdict_v1"
+    prompt_version: str = "verdict_v2"
     policy_file: Path | None = None
     """TOML risk policy; unset uses the packaged defaults (agent/policy_default.toml)."""
     detector_dir: Path | None = None

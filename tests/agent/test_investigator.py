@@ -43,7 +43,7 @@ def test_a_grounded_answer_becomes_the_verdict(tmp_path: Path) -> None:
     assert verdict.action == "block_account" == verdict.proposed_action
     assert verdict.evidence == ["e1", "e2"]
     assert verdict.policy_notes == [] and verdict.fallback_reason is None
-    assert verdict.prompt_version == "verdict_v1" and verdict.detector_version == "fixed-1"
+    assert verdict.prompt_version == "verdict_v2" and verdict.detector_version == "fixed-1"
     assert (verdict.llm_calls, verdict.prompt_tokens, verdict.completion_tokens) == (1, 100, 20)
     # The structured-output schema went with the request; the case came last, after examples.
     assert chat.schemas[0] is not None and chat.schemas[0]["required"][0] == "explanation"
