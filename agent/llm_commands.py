@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import time
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -47,8 +45,6 @@ def serve(
         get_registry_model(name)
     except UnknownModelError as error:
         raise typer.BadParameter(str(error), param_hint="--model") from error
-    # `kill PID` (SIGTERM) must stop the vLLM child too, as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
     try:
         with LocalModelServer(settings, model=name, port=port) as server:
@@ -64,7 +60,3 @@ def serve(
         raise typer.Exit(1) from error
     except KeyboardInterrupt:
         typer.echo("stopped")
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt

@@ -8,11 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import httpx
 import psutil
@@ -44,6 +46,7 @@ class LocalModelServer:
         self.port = find_free_port(self.host) if port == 0 else port
         self.log_path = settings.model_cache_dir / "logs" / f"vllm-{self.model}-{self.port}.log"
         self._process: subprocess.Popen[bytes] | None = None
+        self._previous_sigterm: signal.Handlers | Callable[..., object] | int | None = None
 
     @property
     def base_url(self) -> str:
@@ -77,6 +80,7 @@ class LocalModelServer:
                 "choose another port or stop what is listening there"
             )
         model_dir = ensure_model(self.model, self.settings.model_cache_dir)
+        self._stop_on_sigterm()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         with self.log_path.open("wb") as log:
@@ -94,9 +98,18 @@ class LocalModelServer:
             self.stop()
             raise
 
+    def _stop_on_sigterm(self) -> None:
+        # `kill PID` of whatever started the server (investigate, eval run, serve) must stop the
+        # vLLM child too: Python's default SIGTERM exits without running `__exit__`.
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
     def stop(self) -> None:
         """SIGTERM the server's process group, then SIGKILL what is left after a grace period."""
         process, self._process = self._process, None
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
         if process is None:
             return
         group = process.pid
@@ -157,6 +170,10 @@ class LocalModelServer:
         if response.status_code != 200:
             return False
         return any(entry.get("id") == self.model for entry in response.json().get("data", []))
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _is_cpu_build() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from typing import Literal
 
@@ -76,13 +77,16 @@ def test_server_lists_model_and_answers_within_json_schema(local_llm: LocalModel
 
 
 @pytest.mark.llm
-def test_interrupted_server_leaves_no_process_and_frees_its_port() -> None:
+def test_terminated_owner_leaves_no_process_and_frees_its_port() -> None:
+    # `kill PID` of the process that started the server (SIGTERM) must stop vLLM too.
+    previous = signal.getsignal(signal.SIGTERM)
     server = LocalModelServer(get_settings(), model=SMALLEST_MODEL, port=0)
     with pytest.raises(KeyboardInterrupt), server:
         group = server.pid
         assert httpx.get(f"{server.base_url}/models", timeout=10).status_code == 200
-        raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)
 
+    assert signal.getsignal(signal.SIGTERM) is previous
     assert group is not None
     assert _live_group_members(group) == []
     assert not _port_open(server.port)
