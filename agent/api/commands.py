@@ -67,7 +67,7 @@ def serve_api(
     if not settings.api_keys:
         typer.echo(
             "warning: no API keys configured (settings.api_keys); every /v1 request gets 401. "
-            "Add one as name, sha256 of the key, scopes (see agent/api/README.md).",
+            "Add one as name, sha256 of the key, scopes (see the README's HTTP API section).",
             err=True,
         )
     with model_server_settings(settings) as served:
