@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FraudType = Literal[
-    "none",
-    "account_takeover",
-    "card_testing",
-    "payment_fraud",
-    "order_brushing",
-    "fake_review",
-    "promo_abuse",
-    "scraping_bot",
-    "reseller_scalping",
-    "refund_abuse",
-    "click_fraud",
-]
-"""detectors.cases.FRAUD_TYPES as a type (a test keeps the two equal)."""
-RiskAction = Literal[
-    "allow", "monitor", "step_up_auth", "hold_order", "manual_review", "block_account"
-]
-"""detectors.cases.RISK_ACTIONS as a type, mildest first."""
+from detectors.cases import FraudType, RiskAction
 
 EVENT_ID_PATTERN = r"^e[0-9]+$"
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from detectors.events import Event, EventError, parse_event
 
-FRAUD_TYPES: tuple[str, ...] = (
+FraudType = Literal[
     "none",
     "account_takeover",
     "card_testing",
@@ -19,16 +19,13 @@ FRAUD_TYPES: tuple[str, ...] = (
     "reseller_scalping",
     "refund_abuse",
     "click_fraud",
-)
-RISK_ACTIONS: tuple[str, ...] = (
-    "allow",
-    "monitor",
-    "step_up_auth",
-    "hold_order",
-    "manual_review",
-    "block_account",
-)
+]
+FRAUD_TYPES: tuple[str, ...] = get_args(FraudType)
+RiskAction = Literal[
+    "allow", "monitor", "step_up_auth", "hold_order", "manual_review", "block_account"
+]
 """Mildest first: the index is the severity."""
+RISK_ACTIONS: tuple[str, ...] = get_args(RiskAction)
 
 
 def action_severity(action: str) -> int:
