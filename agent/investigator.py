@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from collections.abc import Sequence as SequenceOf
@@ -14,6 +15,7 @@ from typing import Any
 import aiosqlite
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
@@ -99,6 +101,8 @@ class Investigator:
         )
         self._checkpointer = checkpointer
         self._checkpoint_path = checkpoint_path or settings.checkpoint_db
+        if checkpointer is None:
+            _create_checkpoint_tables(self._checkpoint_path)
 
     # --- the pieces the API's chat tools use ---
 
@@ -159,7 +163,9 @@ class Investigator:
         if self._checkpointer is not None:
             yield build_graph(self._checkpointer)
             return
-        async with aiosqlite.connect(str(self._checkpoint_path)) as connection:
+        async with aiosqlite.connect(
+            str(self._checkpoint_path), timeout=_SQLITE_BUSY_TIMEOUT_S
+        ) as connection:
             yield build_graph(AsyncSqliteSaver(connection, serde=checkpoint_serializer()))
 
     def _fingerprint(self, sequence: Sequence, score: SequenceScore | None) -> str:
@@ -189,3 +195,18 @@ def _verdict(result: dict[str, Any]) -> Verdict:
         return _pending_verdict(interrupts[0].value)
     verdict = result["verdict"]
     return verdict if isinstance(verdict, Verdict) else Verdict.model_validate(verdict)
+
+
+_SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a checkpoint write waits for another investigation's write to finish."""
+
+
+def _create_checkpoint_tables(path: Path) -> None:
+    # Once, before any concurrent use: two connections running the saver's first-use setup
+    # (which switches the file to WAL) at the same moment fail with "database is locked".
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=_SQLITE_BUSY_TIMEOUT_S)
+    try:
+        SqliteSaver(connection).setup()
+    finally:
+        connection.close()
