@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from agent.chat_model import ChatMessage, ChatModel, ChatModelError
+from agent.llm.client import ChatMessage, ChatModel, ChatModelError
 from agent.verdict import ModelAnswer, answer_json_schema
 
 

@@ -19,42 +19,28 @@ cases_app = typer.Typer(help="Labelled cases recorded by analysts.")
 
 
 def _register_commands() -> None:
-    # The CLI is the one place that sees every package (evals → agent → detectors elsewhere),
-    # so imports happen here, at start-up, not at module import.
-    from detectors import commands as detector_commands
+    # The CLI is the one place that sees every package (evals → agent → detectors elsewhere).
+    # Command modules (`*_cli.py`) import only typer and the standard library at module level,
+    # so `--help` answers at once; each command imports its heavy modules when it runs.
+    from agent import investigate_cli
+    from agent.api import api_cli
+    from agent.llm import llm_cli
+    from detectors import bench_cli, screen_cli, train_cli
+    from evals import detector_quality, eval_cli, simulate_cli
 
-    app.command("train")(detector_commands.train)
-    app.command("screen")(detector_commands.screen)
-    bench_app.command("detector")(detector_commands.bench_detector)
-
-    from evals import detector_quality
-
+    app.command("train")(train_cli.train)
+    app.command("screen")(screen_cli.screen)
+    app.command("investigate")(investigate_cli.investigate)
+    app.command("simulate")(simulate_cli.simulate)
+    bench_app.command("detector")(bench_cli.bench_detector)
+    bench_app.command("api")(api_cli.bench_api)
     eval_app.command("detector")(detector_quality.eval_detector)
-
-    from agent import llm_commands
-
-    llm_app.command("pull")(llm_commands.pull)
-    llm_app.command("serve")(llm_commands.serve)
-
-    from agent import investigate_command
-
-    app.command("investigate")(investigate_command.investigate)
-
-    from agent.api import commands as api_commands
-
-    serve_app.command("api")(api_commands.serve_api)
-    cases_app.command("export")(api_commands.export_cases)
-    bench_app.command("api")(api_commands.bench_api)
-
-    from evals import sim_commands
-
-    app.command("simulate")(sim_commands.simulate)
-
-    from evals import eval_commands
-
-    eval_app.command("run")(eval_commands.eval_run)
-    eval_app.command("compare")(eval_commands.eval_compare)
-
+    eval_app.command("run")(eval_cli.eval_run)
+    eval_app.command("compare")(eval_cli.eval_compare)
+    llm_app.command("pull")(llm_cli.pull)
+    llm_app.command("serve")(llm_cli.serve)
+    serve_app.command("api")(api_cli.serve_api)
+    cases_app.command("export")(api_cli.export_cases)
     for name, group in (
         ("bench", bench_app),
         ("eval", eval_app),
@@ -62,8 +48,7 @@ def _register_commands() -> None:
         ("serve", serve_app),
         ("cases", cases_app),
     ):
-        if group.registered_commands:
-            app.add_typer(group, name=name)
+        app.add_typer(group, name=name)
 
 
 def main() -> None:

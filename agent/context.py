@@ -8,11 +8,11 @@ from collections.abc import Sequence as SequenceOf
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.chat_model import ChatModel
 from agent.fewshot import FewShotLibrary
+from agent.llm.client import ChatModel
 from agent.policy import RiskPolicy
 from agent.prompting import VerdictPrompt
-from agent.render import RenderOptions
+from agent.render.case import RenderOptions
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 

@@ -27,7 +27,7 @@ CHECKPOINTED_TYPES: list[tuple[str, ...]] = [
     ("detectors.events", "Event"),
     ("detectors.scores", "SequenceScore"),
     ("detectors.scores", "EventSurprise"),
-    ("agent.render", "RenderedCase"),
+    ("agent.render.case", "RenderedCase"),
     ("agent.state", "SimilarCaseRef"),
     ("agent.verdict", "ModelAnswer"),
     ("agent.verdict", "Verdict"),

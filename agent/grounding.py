@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.render import RenderedCase
+from agent.render.case import RenderedCase
 from agent.verdict import ModelAnswer
 
 _CITED_ID = re.compile(r"\be(\d+)\b")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
@@ -9,8 +10,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from collections.abc import Sequence as SequenceOf
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 from langchain_core.runnables import RunnableConfig
@@ -19,14 +21,17 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
+from tqdm import tqdm
 
-from agent.chat_model import ChatModel
 from agent.context import Context, Screener
+from agent.fallback import failed_verdict
 from agent.fewshot import FewShotLibrary, SimilarCase, library_path
 from agent.graph import build_graph, checkpoint_serializer
+from agent.llm.client import ChatModel
+from agent.llm.endpoint import ModelServerDown
 from agent.policy import RiskPolicy
 from agent.prompting import VerdictPrompt
-from agent.render import RenderedCase, RenderOptions, render_case
+from agent.render.case import RenderedCase, RenderOptions, render_case
 from agent.settings import Settings
 from agent.state import ApprovalDecision, InputState, OutputState, State
 from agent.verdict import Verdict
@@ -35,6 +40,39 @@ from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 
 Graph = CompiledStateGraph[State, Context, InputState, OutputState]
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedCase:
+    """One case to investigate: its id, the user's sequence and the detector's score."""
+
+    case_id: str
+    sequence: Sequence
+    score: SequenceScore
+
+
+@dataclass(frozen=True, slots=True)
+class Investigated:
+    """A case and its verdict; `error` is set when the investigation itself raised (the verdict
+    is then the `manual_review` fallback that keeps the case)."""
+
+    case: FlaggedCase
+    verdict: Verdict
+    error: str | None = None
+
+
+class ModelSupervisor(Protocol):
+    """The served model as `investigate_many` watches it (agent.llm.endpoint.ServedModel)."""
+
+    def healthy(self) -> bool:
+        """False once the model server has died."""
+        ...
+
+    def restart(self) -> None:
+        """Bring the server back, or raise ModelServerDown."""
+        ...
+
+
 EXAMPLE_TOKEN_BUDGET = 350
 """Few-shot examples are rendered shorter than the case itself."""
 
@@ -156,6 +194,64 @@ class Investigator:
             command: Command[Any] = Command(resume=decision.model_dump())
             return _verdict(await graph.ainvoke(command, config, context=self.context))
 
+    async def investigate_many(
+        self,
+        cases: SequenceOf[FlaggedCase],
+        concurrency: int,
+        *,
+        on_result: Callable[[Investigated], None] | None = None,
+        progress: bool = True,
+        supervisor: ModelSupervisor | None = None,
+    ) -> list[Investigated]:
+        """Every case investigated, at most `concurrency` at once, results in input order.
+
+        Nothing is dropped: an investigation that raises gives a `manual_review` fallback with
+        the error. `on_result` sees each result as it arrives (write it there, so a stopped run
+        keeps what it finished). With a `supervisor`, a fallback while the model server is dead
+        restarts the server once and asks again; a second death raises ModelServerDown.
+        """
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be ≥ 1; got {concurrency}")
+        slots = asyncio.Semaphore(concurrency)
+        recovery = _Recovery(supervisor)
+        bar = tqdm(total=len(cases), desc="investigate", unit="case", disable=not progress)
+        fallbacks = 0
+
+        async def one(case: FlaggedCase) -> Investigated:
+            nonlocal fallbacks
+            async with slots:
+                result = await self._investigate_kept(case)
+                if result.verdict.is_fallback and await recovery.server_restarted():
+                    result = await self._investigate_kept(case)
+            fallbacks += result.verdict.is_fallback
+            if on_result is not None:
+                on_result(result)
+            bar.set_postfix(last=result.verdict.action, fallbacks=fallbacks, refresh=False)
+            bar.update()
+            return result
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(case)) for case in cases]
+        except ExceptionGroup as failed:
+            down = failed.subgroup(ModelServerDown)
+            if down is not None:
+                raise down.exceptions[0] from None
+            raise
+        finally:
+            bar.close()
+        return [task.result() for task in tasks]
+
+    async def _investigate_kept(self, case: FlaggedCase) -> Investigated:
+        try:
+            verdict = await self.investigate(case.case_id, case.sequence, case.score)
+        except Exception as error:  # a bug must not drop the case; it is recorded
+            verdict = failed_verdict(
+                case.case_id, case.sequence.user_id, case.score, error, self.context
+            )
+            return Investigated(case, verdict, f"{type(error).__name__}: {error}")
+        return Investigated(case, verdict)
+
     @asynccontextmanager
     async def _graph(self) -> AsyncIterator[Graph]:
         # A connection per investigation: it belongs to the running event loop, and nothing
@@ -179,6 +275,28 @@ class Investigator:
         }
         encoded = json.dumps(identity, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()
+
+
+class _Recovery:
+    """Restarts a dead model server at most once per run, one caller at a time."""
+
+    def __init__(self, supervisor: ModelSupervisor | None) -> None:
+        self.supervisor = supervisor
+        self.restarts_left = 1
+        self.lock = asyncio.Lock()
+
+    async def server_restarted(self) -> bool:
+        """True when the server was dead and is back (ask again); False when it never died."""
+        if self.supervisor is None:
+            return False
+        async with self.lock:
+            if self.supervisor.healthy():
+                return not self.restarts_left  # restarted by another case meanwhile
+            if not self.restarts_left:
+                raise ModelServerDown("the model server died again after a restart", None)
+            self.restarts_left -= 1
+            await asyncio.to_thread(self.supervisor.restart)
+            return True
 
 
 def _thread(case_id: str) -> RunnableConfig:

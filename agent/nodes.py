@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent import render
 from agent.classify import request_answer
 from agent.context import Context
+from agent.fallback import detector_type_guess, fallback_explanation
 from agent.grounding import grounding_problems
 from agent.policy import PolicyInput
 from agent.prompting import FewShotExample
+from agent.render import case as render
 from agent.state import ApprovalDecision, SimilarCaseRef, State, run_defaults
-from agent.verdict import FraudType, Verdict
-from detectors.scores import SequenceScore
+from agent.verdict import Verdict
 
 MAX_ANSWERS = 2
 """An answer that fails validation or grounding is retried once, with the error, then falls back."""
@@ -175,16 +175,6 @@ def finalize_verdict(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"verdict": compose_verdict(state, runtime.context)}
 
 
-def detector_type_guess(score: SequenceScore) -> tuple[FraudType, float]:
-    """The supervised head's most likely type, or (`none`, 0) when the detector has no head."""
-    if not score.fraud_type_probs:
-        return "none", 0.0
-    name, probability = max(score.fraud_type_probs.items(), key=lambda item: item[1])
-    if name not in get_args(FraudType):
-        return "none", 0.0
-    return cast(FraudType, name), min(1.0, max(0.0, probability))
-
-
 def compose_verdict(state: State, context: Context, awaiting_approval: bool = False) -> Verdict:
     """The verdict from the state; while awaiting approval the action is held at `manual_review`."""
     assert state.score is not None and state.action is not None
@@ -195,10 +185,7 @@ def compose_verdict(state: State, context: Context, awaiting_approval: bool = Fa
         notes.append(f"{state.action} awaits analyst approval; manual_review until then")
     if answer is None:
         fraud_type, confidence = detector_type_guess(state.score)
-        explanation = (
-            f"No model verdict ({state.fallback_reason}); sent to manual review. "
-            f"Type and confidence are the detector's guess."
-        )
+        explanation = fallback_explanation(str(state.fallback_reason))
     else:
         fraud_type, confidence = answer.fraud_type, answer.confidence
         explanation = answer.explanation

@@ -8,10 +8,10 @@ from pathlib import Path
 from string import Template
 
 import prompts
-from agent.case_facts import event_id
-from agent.chat_model import ChatMessage
-from agent.render import RenderedCase
-from agent.token_estimate import estimate_tokens
+from agent.llm.client import ChatMessage
+from agent.render.case import RenderedCase
+from agent.render.facts import event_id
+from agent.render.token_estimate import estimate_tokens
 from agent.verdict import ModelAnswer
 
 PROMPTS_DIR = Path(prompts.__file__).parent

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.chat_model import ChatMessage
-from agent.render import RenderedCase
+from agent.llm.client import ChatMessage
+from agent.render.case import RenderedCase
 from agent.verdict import ModelAnswer, RiskAction, Verdict
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence

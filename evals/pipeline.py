@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from agent.chat_model import OpenAIChatModel
 from agent.investigator import Investigator
-from agent.llm_server import LocalModelServer
+from agent.llm.client import OpenAIChatModel
+from agent.llm.server import LocalModelServer
 from agent.settings import Settings
 from detectors.detector import LSTMDetector
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.llm_server import LocalModelServer, find_free_port
+from agent.llm.server import LocalModelServer, find_free_port
 from agent.settings import get_settings
 
 LOCAL_TEST_MODEL = "smollm2-135m"

@@ -12,12 +12,18 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from agent.api.chat import ChatContext, ChatPrompt, build_chat_graph, chat_thread_id, stream_chat
-from agent.api.chat_tools import CaseMaterial, ReferenceFinder, Scorer, load_case_sequence
 from agent.api.errors import ApiError
 from agent.api.metrics import ApiMetrics
 from agent.api.store import Store
-from agent.chat_model import ChatModel, ChatModelError
+from agent.case_chat.graph import (
+    ChatContext,
+    ChatPrompt,
+    build_chat_graph,
+    chat_thread_id,
+    stream_chat,
+)
+from agent.case_chat.tools import CaseMaterial, ReferenceFinder, Scorer, load_case_sequence
+from agent.llm.client import ChatModel, ChatModelError
 
 logger = logging.getLogger(__name__)
 

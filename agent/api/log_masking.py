@@ -9,7 +9,7 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
-from agent.masking import mask_text
+from agent.render.masking import mask_text
 
 _IPV4 = re.compile(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}\b")
 _BEARER = re.compile(r"(bearer\s+)\S+", re.IGNORECASE)

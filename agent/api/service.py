@@ -11,7 +11,6 @@ from typing import Protocol
 import httpx
 
 from agent.api.chat_service import CaseChat
-from agent.api.chat_tools import load_case_sequence
 from agent.api.errors import ApiError
 from agent.api.metrics import ApiMetrics
 from agent.api.protocol import (
@@ -31,6 +30,7 @@ from agent.api.protocol import (
 )
 from agent.api.sequences_in import check_sequence_limit, one_user_sequence, parse_records
 from agent.api.store import Store
+from agent.case_chat.tools import load_case_sequence
 from agent.settings import Settings
 from agent.verdict import Verdict
 from detectors.events import format_ts, parse_event

@@ -8,13 +8,13 @@ from contextlib import AsyncExitStack
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.api.chat_service import CaseChat
-from agent.api.chat_stream import StreamingOpenAIChatModel
-from agent.api.chat_tools import ReferenceFinder
 from agent.api.metrics import ApiMetrics
 from agent.api.service import ApiService, Investigates, Screens, score_off_loop
 from agent.api.store import Store
-from agent.chat_model import ChatModel
+from agent.case_chat.tools import ReferenceFinder
 from agent.investigator import Investigator
+from agent.llm.client import ChatModel
+from agent.llm.streaming import StreamingOpenAIChatModel
 from agent.settings import Settings
 from detectors.detector import load_detector
 

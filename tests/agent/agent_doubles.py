@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence as SequenceOf
 from typing import Any
 
-from agent.chat_model import ChatMessage, ChatModelError, ChatResult
+from agent.llm.client import ChatMessage, ChatModelError, ChatResult
 from detectors.events import parse_event
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence, order_events

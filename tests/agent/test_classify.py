@@ -6,10 +6,10 @@ import asyncio
 
 from agent_doubles import ScriptedChatModel, answer_json, timeout_error
 
-from agent.chat_model import ChatMessage
 from agent.classify import AnswerAttempt, request_answer
 from agent.grounding import grounding_problems
-from agent.render import RenderedCase
+from agent.llm.client import ChatMessage
+from agent.render.case import RenderedCase
 from agent.verdict import ModelAnswer
 
 MESSAGES: list[ChatMessage] = [{"role": "user", "content": "case"}]

@@ -122,7 +122,7 @@ def test_flagged_users_get_one_verdict_each(
     assert {line.split()[0] for line in table[1:]} >= flagged
 
 
-def test_a_model_server_that_is_down_gives_fallbacks_not_losses(
+def test_a_model_server_that_is_down_gives_fallbacks_not_losses_and_fails_the_run(
     events_file: Path,
     detector: tuple[Path, set[str]],
     tmp_path: Path,
@@ -138,7 +138,8 @@ def test_a_model_server_that_is_down_gives_fallbacks_not_losses(
     output = tmp_path / "verdicts.jsonl"
     args = [str(events_file), "--model", str(detector_dir), "-o", str(output)]
     result = runner.invoke(app, ["investigate", *args])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a run of only fallbacks is a failed run
+    assert "every verdict is a fallback" in result.stderr
     verdicts = read_verdicts(output)
     assert {verdict.user_id for verdict in verdicts} == flagged
     assert all(v.action == "manual_review" and v.proposed_action is None for v in verdicts)

@@ -17,8 +17,8 @@ from agent_doubles import (
     timeout_error,
 )
 
-from agent.chat_model import ChatModelError
 from agent.investigator import Investigator
+from agent.llm.client import ChatModelError
 from agent.settings import Settings
 from agent.state import ApprovalDecision
 from agent.verdict import ModelAnswer

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from agent_doubles import FixedScreener
 
-from agent.chat_model import OpenAIChatModel
 from agent.investigator import Investigator
-from agent.llm_server import LocalModelServer
+from agent.llm.client import OpenAIChatModel
+from agent.llm.server import LocalModelServer
 from agent.policy import PolicyInput, RiskPolicy
 from agent.settings import Settings
 from agent.verdict import Verdict

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agent import llm_pull
-from agent.llm_pull import MARKER_FILE, ChecksumMismatchError, ensure_model
-from agent.llm_registry import MODELS, RegistryModel, UnknownModelError, get_registry_model
+from agent.llm import pull as llm_pull
+from agent.llm.pull import MARKER_FILE, ChecksumMismatchError, ensure_model
+from agent.llm.registry import MODELS, RegistryModel, UnknownModelError, get_registry_model
 from agent.settings import get_settings
 
 CHUNKS = (b"GGUF-first-chunk-" * 100, b"second-chunk-" * 50)

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from pydantic import BaseModel
 
-from agent.llm_server import LocalModelServer, ServerStartError
+from agent.llm.server import LocalModelServer, ServerStartError
 from agent.settings import Settings, get_settings
 
 SMALLEST_MODEL = "smollm2-135m"

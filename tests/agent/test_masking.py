@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.masking import mask_email, mask_instrument, mask_ip, mask_text
-from agent.untrusted_text import looks_like_instruction, quote_untrusted
+from agent.render.masking import mask_email, mask_instrument, mask_ip, mask_text
+from agent.render.untrusted_text import looks_like_instruction, quote_untrusted
 from evals.simulator.injection import INJECTION_TEXTS
 
 

@@ -15,11 +15,11 @@ from agent_doubles import (
     sequence_score,
 )
 
-from agent.chat_model import ChatMessage
 from agent.fewshot import FewShotLibrary, library_path
 from agent.investigator import Investigator
+from agent.llm.client import ChatMessage
 from agent.prompting import FewShotExample, PromptNotFoundError, VerdictPrompt
-from agent.render import render_case
+from agent.render.case import render_case
 from agent.settings import Settings
 from detectors.cases import FRAUD_TYPES, RISK_ACTIONS
 

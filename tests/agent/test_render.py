@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from agent_doubles import T0, card_testing_sequence, make_sequence, sequence_score
 
-from agent.render import RenderOptions, render_case
-from agent.token_estimate import estimate_tokens
+from agent.render.case import RenderOptions, render_case
+from agent.render.token_estimate import estimate_tokens
 from detectors.scores import EventSurprise, SequenceScore
 
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from agent.chat_model import ChatMessage, ChatModel, ChatModelError, ChatResult
 from agent.investigator import Investigator
+from agent.llm.client import ChatMessage, ChatModel, ChatModelError, ChatResult
 from agent.settings import Settings
 from detectors.detector import LSTMDetector
 from detectors.events import parse_event

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import uvicorn
 from fastapi import FastAPI
 
+from agent.llm.server import find_free_port
+
 START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RunningServer:
     def __init__(self, app: FastAPI, port: int | None = None) -> None:
-        self.port = port or free_port()
+        self.port = port or find_free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"

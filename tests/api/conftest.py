@@ -18,8 +18,8 @@ from agent.api.auth import hash_key
 from agent.api.metrics import ApiMetrics
 from agent.api.service import ApiService
 from agent.api.wiring import assemble_service
-from agent.chat_model import ChatModel
 from agent.investigator import Investigator
+from agent.llm.client import ChatModel
 from agent.settings import ApiKey, Settings
 from detectors.detector import load_detector
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from api_doubles import card_testing_events, legit_events
 
-from agent.api.chat_tools import CaseMaterial, ToolCall, load_case_sequence, run_tool
 from agent.api.service import score_off_loop
 from agent.api.store import Store
+from agent.case_chat.tools import CaseMaterial, ToolCall, load_case_sequence, run_tool
 from detectors.detector import load_detector
 from detectors.events import parse_event
 from detectors.scores import SequenceScore

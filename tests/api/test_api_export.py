@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from api_doubles import card_testing_events, legit_events
 
-from agent.api.commands import export_cases
+from agent.api.api_cli import export_cases
 from agent.api.store import Store
 from agent.settings import get_settings
 from detectors.events import parse_event

@@ -17,8 +17,8 @@ from api_doubles import (
 from api_sse import ask
 from conftest import READ_HEADERS, WRITE_HEADERS, api_settings, start_server
 
-from agent.api.chat_stream import StreamingOpenAIChatModel
 from agent.api.store import Store
+from agent.llm.streaming import StreamingOpenAIChatModel
 from detectors.events import parse_event
 
 

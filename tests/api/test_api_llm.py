@@ -15,7 +15,7 @@ from api_sse import ask
 from conftest import READ_HEADERS, READ_KEY, WRITE_HEADERS, api_settings
 
 from agent.api.app import create_app
-from agent.llm_server import LocalModelServer
+from agent.llm.server import LocalModelServer
 
 pytestmark = pytest.mark.llm
 

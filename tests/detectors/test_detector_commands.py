@@ -11,8 +11,10 @@ import typer
 from detector_fixtures import make_sequences
 from typer.testing import CliRunner
 
+from detectors.bench_cli import bench_detector
 from detectors.cases import Case
-from detectors.commands import bench_detector, screen, train
+from detectors.screen_cli import screen
+from detectors.train_cli import train
 
 app = typer.Typer()
 app.command("train")(train)

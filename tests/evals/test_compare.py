@@ -9,7 +9,7 @@ import typer
 from eval_records import make_record
 
 from evals.compare import compare_runs
-from evals.eval_commands import eval_compare
+from evals.eval_cli import eval_compare
 from evals.run_dir import CaseRecord, RunDir
 
 

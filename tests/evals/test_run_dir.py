@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from eval_records import make_record
 
-from agent.chat_model import ChatMessage, ChatResult
 from agent.investigator import Investigator
+from agent.llm.client import ChatMessage, ChatResult
 from agent.policy import RiskPolicy
 from agent.settings import Settings, get_settings
 from detectors.cases import Case, parse_case
 from detectors.rules import RuleDetector
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence
-from evals.eval_commands import eval_run
+from evals.eval_cli import eval_run
 from evals.run_dir import Decision, RunDir, RunDirError
 from evals.solver import Baselines, solve_cases
 

@@ -17,7 +17,7 @@ from detectors.cases import FRAUD_TYPES, Case
 from detectors.events import Event
 from detectors.loading import read_cases, read_events
 from detectors.sequences import order_events
-from evals import sim_commands
+from evals import simulate_cli
 from evals.simulator.acceptable import ACCEPTABLE_ACTIONS, HARD_NEGATIVE_ACTIONS
 from evals.simulator.build import plan_case_sets, simulate_cases
 from evals.simulator.case_files import write_cases
@@ -58,7 +58,7 @@ def _of(cases: list[Case], fraud_type: str) -> list[Case]:
 
 def _cli() -> typer.Typer:
     app = typer.Typer()
-    app.command()(sim_commands.simulate)
+    app.command()(simulate_cli.simulate)
     return app
 
 

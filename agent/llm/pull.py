@@ -20,8 +20,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from tqdm import tqdm
 
-from agent.llm_convert import convert_gguf_to_hf
-from agent.llm_registry import RegistryModel, get_registry_model
+from agent.llm.convert import convert_gguf_to_hf
+from agent.llm.registry import RegistryModel, get_registry_model
 
 MARKER_FILE = "fraudlens-model.json"
 """Written last into a converted model folder; its presence with the right sha256 means 'done'."""

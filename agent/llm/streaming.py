@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import openai
 
-from agent.chat_model import ChatMessage, ChatModel, OpenAIChatModel
+from agent.llm.client import ChatMessage, ChatModel, OpenAIChatModel
 
 
 @runtime_checkable

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from agent.llm_pull import ModelPullError, ensure_model
-from agent.llm_registry import MODELS, UnknownModelError, get_registry_model
-from agent.llm_server import LocalModelServer, ServerStartError
+from agent.llm.pull import ModelPullError, ensure_model
+from agent.llm.registry import MODELS, UnknownModelError, get_registry_model
+from agent.llm.server import LocalModelServer, ServerStartError
 from agent.settings import get_settings
 
 _MODEL_HELP = f"Registry model: {', '.join(MODELS)}. Default: settings.llm_model."

@@ -2,59 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import secrets
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
-from tqdm import tqdm
 
-from agent.api.app import create_app
-from agent.api.auth import hash_key
-from agent.api.bench import (
-    HEADER,
-    BenchPlan,
-    FallbackTally,
-    api_process,
-    free_port,
-    run_scenarios,
-)
-from agent.api.log_masking import masked_log_config
-from agent.api.store import Store
-from agent.settings import Settings, get_settings
-from detectors.cases import Case
-from detectors.events import parse_event
-from detectors.loading import read_events
-from detectors.sequences import group_sequences
-
-
-@contextmanager
-def model_server_settings(settings: Settings) -> Iterator[Settings]:
-    """The settings as given when llm_base_url is set; else a local vLLM server for the block."""
-    if settings.llm_base_url:
-        yield settings
-        return
-    from agent.llm_server import LocalModelServer, ServerStartError
-
-    typer.echo(f"starting the local model server for {settings.llm_model} ...", err=True)
-    server = LocalModelServer(settings)
-    try:
-        server.start()
-    except ServerStartError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
-    try:
-        yield settings.model_copy(update={"llm_base_url": server.base_url})
-    finally:
-        server.stop()
+if TYPE_CHECKING:
+    pass
 
 
 def serve_api(
@@ -63,6 +18,14 @@ def serve_api(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the HTTP API (screen, alerts, cases, chat) with uvicorn until Ctrl-C."""
+    import uvicorn
+
+    from agent.api.app import create_app
+    from agent.api.log_masking import masked_log_config
+    from agent.llm.endpoint import serve_model
+    from agent.llm.server import ServerStartError
+    from agent.settings import get_settings
+
     settings = get_settings()
     if not settings.api_keys:
         typer.echo(
@@ -70,20 +33,33 @@ def serve_api(
             "Add one as name, sha256 of the key, scopes (see the README's HTTP API section).",
             err=True,
         )
-    with model_server_settings(settings) as served:
-        uvicorn.run(
-            create_app(served),
-            host=host or served.api_host,
-            port=port or served.api_port,
-            log_config=masked_log_config(log_level),
-            log_level=log_level,
-        )
+    try:
+        with serve_model(settings) as served:
+            uvicorn.run(
+                create_app(served.settings),
+                host=host or served.settings.api_host,
+                port=port or served.settings.api_port,
+                log_config=masked_log_config(log_level),
+                log_level=log_level,
+            )
+    except ServerStartError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 def export_cases(
     output: Annotated[Path, typer.Option("--output", "-o", help="FORMATS.md case file to write.")],
 ) -> None:
     """Write every case an analyst labelled (latest label wins) as FORMATS.md cases."""
+    import json
+
+    from tqdm import tqdm
+
+    from agent.api.store import Store
+    from agent.settings import get_settings
+    from detectors.cases import Case
+    from detectors.events import parse_event
+
     settings = get_settings()
     if not settings.db_path.is_file():
         typer.echo(f"error: no API database at {settings.db_path}", err=True)
@@ -112,6 +88,9 @@ def export_cases(
 
 
 def _user_records(events_path: Path, users: int) -> list[list[dict[str, Any]]]:
+    from detectors.loading import read_events
+    from detectors.sequences import group_sequences
+
     events, report = read_events(events_path)
     report.print_to(sys.stderr, max_problems=3)
     sequences = [sequence for sequence in group_sequences(events) if sequence.events][:users]
@@ -130,6 +109,17 @@ def bench_api(
 ) -> None:
     """Bounded load on a loopback server: req/s and p50/p95/p99 per scenario; zero errors or
     the figure does not count (exit 1)."""
+    import asyncio
+    import json
+    import os
+    import secrets
+    import tempfile
+
+    from agent.api.auth import hash_key
+    from agent.api.bench import HEADER, BenchPlan, FallbackTally, api_process, run_scenarios
+    from agent.llm.server import find_free_port
+    from agent.settings import get_settings
+
     settings = get_settings()
     sequences = _user_records(events, max(requests, batch_users))
     key = secrets.token_urlsafe(24)
@@ -147,7 +137,7 @@ def bench_api(
         fallbacks = FallbackTally()
         plan = BenchPlan(requests, batch_users, batches, alerts, concurrency)
         try:
-            with api_process(env, free_port("127.0.0.1")) as url:
+            with api_process(env, find_free_port("127.0.0.1")) as url:
                 results = asyncio.run(run_scenarios(url, key, sequences, plan, fallbacks))
         except RuntimeError as error:
             typer.echo(f"error: {error}", err=True)

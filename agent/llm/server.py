@@ -19,7 +19,7 @@ from types import FrameType, TracebackType
 import httpx
 import psutil
 
-from agent.llm_pull import ensure_model
+from agent.llm.pull import ensure_model
 from agent.settings import Settings
 
 _STOP_GRACE_S = 30.0
@@ -57,6 +57,10 @@ class LocalModelServer:
     def pid(self) -> int | None:
         """Process id of the server (also its process group id), while it runs."""
         return self._process.pid if self._process else None
+
+    def running(self) -> bool:
+        """The server process is alive (it may still be starting)."""
+        return self._process is not None and self._process.poll() is None
 
     def __enter__(self) -> LocalModelServer:
         self.start()

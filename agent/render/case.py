@@ -6,11 +6,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.case_facts import describe_facts, event_id
-from agent.masking import mask_instrument, mask_ip
-from agent.time_format import format_duration, format_offset
-from agent.token_estimate import estimate_tokens
-from agent.untrusted_text import looks_like_instruction, quote_untrusted
+from agent.render.facts import describe_facts, event_id
+from agent.render.masking import mask_instrument, mask_ip
+from agent.render.time_format import format_duration, format_offset
+from agent.render.token_estimate import estimate_tokens
+from agent.render.untrusted_text import looks_like_instruction, quote_untrusted
 from detectors.events import Event
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence

@@ -11,9 +11,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agent.api.store import Store
-from agent.case_facts import event_id
 from agent.fewshot import SimilarCase
-from agent.render import render_case
+from agent.render.case import render_case
+from agent.render.facts import event_id
 from detectors.events import parse_event
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from itertools import pairwise
 
-from agent.masking import mask_instrument, mask_ip
-from agent.time_format import format_duration
+from agent.render.masking import mask_instrument, mask_ip
+from agent.render.time_format import format_duration
 from detectors.events import Event
 
 MAX_LISTED = 4

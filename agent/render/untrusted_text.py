@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from agent.masking import mask_text
+from agent.render.masking import mask_text
 
 MAX_QUOTED_CHARS = 160
 

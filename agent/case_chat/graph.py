@@ -17,8 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from agent.api.chat_stream import streams_answers
-from agent.api.chat_tools import (
+from agent.case_chat.tools import (
     DEFAULT_TOOLS,
     CaseMaterial,
     ToolCall,
@@ -26,7 +25,8 @@ from agent.api.chat_tools import (
     run_tool,
     tool_choice_schema,
 )
-from agent.chat_model import ChatMessage, ChatModel, ChatModelError
+from agent.llm.client import ChatMessage, ChatModel, ChatModelError
+from agent.llm.streaming import streams_answers
 from agent.prompting import PROMPTS_DIR
 
 CHAT_PROMPT_VERSION = "case_chat_v1"

@@ -1,0 +1,51 @@
+"""The verdict when no model answer can be used: `manual_review`, never dropped, never `allow`."""
+
+from __future__ import annotations
+
+from typing import cast, get_args
+
+from agent.context import Context
+from agent.verdict import FraudType, Verdict
+from detectors.scores import SequenceScore
+
+
+def detector_type_guess(score: SequenceScore) -> tuple[FraudType, float]:
+    """The supervised head's most likely type, or (`none`, 0) when the detector has no head."""
+    if not score.fraud_type_probs:
+        return "none", 0.0
+    name, probability = max(score.fraud_type_probs.items(), key=lambda item: item[1])
+    if name not in get_args(FraudType):
+        return "none", 0.0
+    return cast(FraudType, name), min(1.0, max(0.0, probability))
+
+
+def fallback_explanation(reason: str) -> str:
+    """What a fallback verdict tells the analyst."""
+    return (
+        f"No model verdict ({reason}); sent to manual review. "
+        "Type and confidence are the detector's guess."
+    )
+
+
+def failed_verdict(
+    case_id: str, user_id: str, score: SequenceScore, error: BaseException, context: Context
+) -> Verdict:
+    """Kept in the output when an investigation itself raised: no flagged user is ever lost."""
+    reason = f"investigation failed: {type(error).__name__}: {error}"
+    fraud_type, confidence = detector_type_guess(score)
+    return Verdict(
+        case_id=case_id,
+        user_id=user_id,
+        detector_score=score.score,
+        flagged=score.flagged,
+        fraud_type=fraud_type,
+        confidence=confidence,
+        explanation=fallback_explanation(reason),
+        evidence=[],
+        action="manual_review",
+        proposed_action=None,
+        model=context.chat.name,
+        prompt_version=context.prompt.version,
+        detector_version=context.detector_version,
+        fallback_reason=reason,
+    )

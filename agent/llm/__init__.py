@@ -1,0 +1,1 @@
+"""The local LLM: registry weights, conversion, the vLLM server, the OpenAI-compatible client."""

@@ -1,0 +1,1 @@
+"""A flagged sequence as compact, faithful, PII-masked text for the model."""
