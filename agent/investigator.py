@@ -197,22 +197,27 @@ class Investigator:
     async def investigate_many(
         self,
         cases: SequenceOf[FlaggedCase],
-        concurrency: int,
+        concurrency: int | asyncio.Semaphore,
         *,
         on_result: Callable[[Investigated], None] | None = None,
         progress: bool = True,
         supervisor: ModelSupervisor | None = None,
     ) -> list[Investigated]:
-        """Every case investigated, at most `concurrency` at once, results in input order.
+        """Every case investigated, at most `concurrency` at once (a shared semaphore bounds
+        several runs together), results in input order.
 
         Nothing is dropped: an investigation that raises gives a `manual_review` fallback with
         the error. `on_result` sees each result as it arrives (write it there, so a stopped run
         keeps what it finished). With a `supervisor`, a fallback while the model server is dead
         restarts the server once and asks again; a second death raises ModelServerDown.
         """
-        if concurrency < 1:
+        if isinstance(concurrency, int) and concurrency < 1:
             raise ValueError(f"concurrency must be ≥ 1; got {concurrency}")
-        slots = asyncio.Semaphore(concurrency)
+        slots = (
+            concurrency
+            if isinstance(concurrency, asyncio.Semaphore)
+            else asyncio.Semaphore(concurrency)
+        )
         recovery = _Recovery(supervisor)
         bar = tqdm(total=len(cases), desc="investigate", unit="case", disable=not progress)
         fallbacks = 0

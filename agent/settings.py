@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -35,7 +36,8 @@ class Settings(BaseSettings):
     """Model name sent to the endpoint; for the local server, a key of the model registry."""
     llm_api_key: SecretStr = SecretStr("EMPTY")
     llm_timeout_s: float = 180.0
-    """Per-request timeout; a CPU model needs tens of seconds for one verdict."""
+    """Per-request timeout. Unset, a started server's timeouts come from its start-up probe
+    (measured prefill and decode speed × the request's size); 180 s elsewhere."""
     llm_max_retries: int = 2
     """Retries after a failed request before the fallback verdict."""
     llm_max_tokens: int = 384
@@ -47,17 +49,36 @@ class Settings(BaseSettings):
     llm_port: int = 8011
     llm_max_model_len: int = 4096
     llm_startup_timeout_s: float = 600.0
-    llm_kv_cache_gib: float = 1.0
-    """KV cache of the local vLLM server (RAM on CPU); 1 GiB holds ~37k tokens of qwen2.5-1.5b."""
+    llm_kv_cache_gib: float = 2.0
+    """KV cache of the local vLLM server (RAM on CPU): 2 GiB holds ~37k tokens of qwen2.5-1.5b
+    in float32 (75k in bf16), enough for 8 prompts at once plus the cached shared prefix."""
+    llm_dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    """`auto`: bfloat16 on CUDA or a CPU with hardware bf16 (avx512_bf16, AMX), else float32.
+    bf16 without it runs slow fallback kernels (an AVX2 CPU: one engine step over 300 s)."""
+    llm_cpu_reserve_from_cores: int = 8
+    """CPUs with fewer cores compute on every core; from this many on vLLM keeps one core for
+    its front end (on 2 cores that halves the compute: 204 s vs 124 s for one verdict)."""
+    llm_max_num_batched_tokens: int = 1024
+    """Most tokens in one engine step (chunked prefill): bounds each step's time."""
+    llm_step_timeout_s: int = 900
+    """vLLM's limit on one engine step (VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS, vLLM's default 300);
+    15× the slowest step measured (1,024 tokens on one loaded AVX2 core, about 60 s)."""
+    llm_typical_prompt_tokens: int = 1500
+    """Prompt size assumed before any verdict is measured (ETA, default concurrency)."""
+    llm_typical_answer_tokens: int = 150
+    """Answer size assumed likewise (qwen2.5-1.5b verdict_v2 answers: median 114, p90 180)."""
 
     # --- agent ---
     prompt_version: str = "verdict_v2"
+    chat_prompt_version: str = "case_chat_v1"
+    """Prompt files of the case chat (prompts/<version>_*.md); recorded with each answer."""
     policy_file: Path | None = None
     """TOML risk policy; unset uses the packaged defaults (agent/policy_default.toml)."""
     detector_dir: Path | None = None
     """Trained detector folder; unset uses the bundled default model."""
     concurrency: int = 2
-    """Flagged users sent to the LLM at once."""
+    """Flagged users sent to the LLM at once. Unset, a started server's start-up probe picks it
+    from the measured speeds (enough cases to keep the server busy); 2 elsewhere."""
     checkpoint_db: Path = Path("fraudlens-checkpoints.sqlite")
     require_approval_for: list[str] = Field(default_factory=list)
     """Actions that pause the graph for analyst approval, e.g. ["block_account"]."""

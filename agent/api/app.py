@@ -9,11 +9,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from agent.api import routes_alerts, routes_cases, routes_health, routes_openai, routes_screen
+from agent.api import (
+    routes_alerts,
+    routes_cases,
+    routes_decisions,
+    routes_health,
+    routes_openai,
+    routes_screen,
+)
 from agent.api.errors import install_error_handlers
 from agent.api.limits import BodySizeLimit
 from agent.api.metrics import ApiMetrics, RequestMetrics
 from agent.api.service import ApiService
+from agent.api.ui import install_ui
 from agent.settings import Settings, get_settings
 
 ServiceFactory = Callable[[Settings, ApiMetrics], Awaitable[ApiService]]
@@ -32,8 +40,8 @@ def create_app(settings: Settings, build_service: ServiceFactory | None = None) 
         else:
             service = await build_service(settings, metrics)
         app.state.service = service
-        service.requeue_interrupted()
-        retries = asyncio.create_task(service.retry_forever())
+        service.alerts.requeue_interrupted()
+        retries = asyncio.create_task(service.alerts.retry_forever())
         try:
             yield
         finally:
@@ -54,4 +62,6 @@ def create_app(settings: Settings, build_service: ServiceFactory | None = None) 
     app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts refusals too
     for module in (routes_health, routes_screen, routes_alerts, routes_cases, routes_openai):
         app.include_router(module.router)
+    app.include_router(routes_decisions.router)
+    install_ui(app)
     return app

@@ -39,6 +39,7 @@ class CaseChat:
         checkpointer: BaseCheckpointSaver[Any],
         metrics: ApiMetrics,
         max_tokens: int,
+        prompt: ChatPrompt,
         references: ReferenceFinder | None = None,
     ) -> None:
         self.store = store
@@ -47,7 +48,7 @@ class CaseChat:
         self.metrics = metrics
         self.max_tokens = max_tokens
         self.references = references
-        self.prompt = ChatPrompt.load()
+        self.prompt = prompt
         self._threaded = build_chat_graph(checkpointer)
         self._stateless = build_chat_graph(None)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -98,7 +99,7 @@ class CaseChat:
                         pieces.append(item["text"])
                     queue.put_nowait(item)
             answer = "".join(pieces)
-            self.store.add_message(case_id, "assistant", answer, "agent")
+            self.store.add_message(case_id, "assistant", answer, "agent", self.prompt.version)
             queue.put_nowait({"type": "done", "content": answer})
         except ChatModelError as error:
             self.metrics.fallbacks.inc()

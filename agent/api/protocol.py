@@ -159,6 +159,8 @@ class CaseMessage(BaseModel):
     content: str
     actor: str
     created_at: float
+    prompt_version: str | None = None
+    """The case-chat prompt version that produced an assistant answer."""
 
 
 class AuditEntry(BaseModel):
@@ -212,3 +214,24 @@ class ReadyResponse(BaseModel):
     detector_version: str
     model_server: str
     """The model server's base URL that answered."""
+
+
+# --- approvals ---
+
+
+class ApprovalRequest(BaseModel):
+    """An analyst's answer to a verdict whose severe action awaits approval."""
+
+    approved: bool
+    note: str | None = Field(default=None, max_length=2000)
+    action_if_rejected: RiskAction = "manual_review"
+    """The action that replaces a rejected one."""
+
+
+class ApprovalResponse(BaseModel):
+    case_id: str
+    approved: bool
+    actor: str
+    """Name of the API key that decided."""
+    verdict: Verdict
+    """The finished verdict: the approved action, or `action_if_rejected`."""

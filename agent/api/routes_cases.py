@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 from sse_starlette import EventSourceResponse
 
 from agent.api.auth import ReadKey, WriteKey
-from agent.api.deps import ServiceDep
+from agent.api.deps import CasesDep, ChatDep
 from agent.api.protocol import (
     ERROR_RESPONSES,
     ID_PATTERN,
@@ -29,9 +29,9 @@ SSE_DESCRIPTION = (
 
 
 @router.get("/{case_id}", response_model=CaseResponse)
-async def get_case(service: ServiceDep, key: ReadKey, case_id: str = CaseId) -> CaseResponse:
+async def get_case(cases: CasesDep, key: ReadKey, case_id: str = CaseId) -> CaseResponse:
     """Events, verdict, analyst messages, feedback and the audit trail of one case."""
-    return await service.case_view(case_id)
+    return await cases.case_view(case_id)
 
 
 @router.post(
@@ -40,13 +40,13 @@ async def get_case(service: ServiceDep, key: ReadKey, case_id: str = CaseId) -> 
     responses={200: {"content": {"text/event-stream": {}}, "description": SSE_DESCRIPTION}},
 )
 async def post_message(
-    request: MessageRequest, service: ServiceDep, key: WriteKey, case_id: str = CaseId
+    request: MessageRequest, chat: ChatDep, key: WriteKey, case_id: str = CaseId
 ) -> EventSourceResponse:
     """Ask about the case; the answer streams back while the agent uses its tools."""
-    context = await service.chat.open_turn(case_id, request.content, key.name)
+    context = await chat.open_turn(case_id, request.content, key.name)
 
     async def events() -> AsyncIterator[dict[str, Any]]:
-        async for item in service.chat.stream_turn(context, request.content):
+        async for item in chat.stream_turn(context, request.content):
             kind = item.pop("type")
             yield {"event": kind, "data": json.dumps(item, ensure_ascii=False)}
 
@@ -55,7 +55,7 @@ async def post_message(
 
 @router.post("/{case_id}/feedback", response_model=FeedbackResponse, status_code=201)
 async def post_feedback(
-    request: FeedbackRequest, service: ServiceDep, key: WriteKey, case_id: str = CaseId
+    request: FeedbackRequest, cases: CasesDep, key: WriteKey, case_id: str = CaseId
 ) -> FeedbackResponse:
     """Record the analyst's label (fraud type, action taken, note); audit-logged."""
-    return service.add_feedback(case_id, request, key.name)
+    return cases.add_feedback(case_id, request, key.name)

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
 from agent.api.auth import ReadKey
-from agent.api.deps import ServiceDep
+from agent.api.deps import ChatDep
 from agent.api.errors import ApiError
 from agent.api.protocol import ERROR_RESPONSES
 from agent.api.protocol_openai import (
@@ -43,7 +43,7 @@ def _chunk(completion_id: str, created: int, model: str, delta: dict[str, str], 
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def chat_completions(
-    request: ChatCompletionRequest, service: ServiceDep, key: ReadKey
+    request: ChatCompletionRequest, chat: ChatDep, key: ReadKey
 ) -> ChatCompletionResponse | EventSourceResponse:
     """The answer to the conversation's last user message about the case; `stream` for SSE.
 
@@ -57,7 +57,7 @@ async def chat_completions(
     ]
     if not conversation or conversation[-1][0] != "user":
         raise ApiError(422, "invalid_request", "messages must end with a non-empty user message")
-    pieces = service.chat.stream_stateless(case_id, conversation, request.max_tokens)
+    pieces = chat.stream_stateless(case_id, conversation, request.max_tokens)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     # The first piece is awaited here, so a missing case or a down model is a plain HTTP error.

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT, case_id TEXT NOT NULL, role TEXT NOT NULL,
-    content TEXT NOT NULL, actor TEXT NOT NULL, created_at REAL NOT NULL
+    content TEXT NOT NULL, actor TEXT NOT NULL, created_at REAL NOT NULL, prompt_version TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
@@ -43,6 +43,10 @@ CREATE INDEX IF NOT EXISTS cases_user ON cases (user_id, created_at);
 CREATE INDEX IF NOT EXISTS feedback_case ON feedback (case_id);
 CREATE INDEX IF NOT EXISTS messages_case ON messages (case_id);
 CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject);
+CREATE TABLE IF NOT EXISTS ui_sessions (
+    token_sha256 TEXT PRIMARY KEY, key_name TEXT NOT NULL, csrf_token TEXT NOT NULL,
+    created_at REAL NOT NULL, expires_at REAL NOT NULL
+);
 """
 
 
@@ -67,6 +71,20 @@ class CaseRow:
     created_at: float
 
 
+@dataclass(slots=True)
+class QueueRow:
+    """One alert as the analyst's queue lists it."""
+
+    alert_id: str
+    case_id: str
+    user_id: str
+    status: str
+    reason: str | None
+    created_at: float
+    updated_at: float
+    verdict: dict[str, Any] | None
+
+
 class Store:
     """One SQLite file; each call is a short transaction under one lock."""
 
@@ -79,6 +97,13 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        # A database written before a column existed gets it (NULL in the old rows).
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+        if "prompt_version" not in columns:
+            self._db.execute("ALTER TABLE messages ADD COLUMN prompt_version TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -233,19 +258,23 @@ class Store:
         rows = self._query("SELECT DISTINCT case_id FROM feedback ORDER BY case_id")
         return [row[0] for row in rows]
 
-    def add_message(self, case_id: str, role: str, content: str, actor: str) -> None:
+    def add_message(
+        self, case_id: str, role: str, content: str, actor: str, prompt_version: str | None = None
+    ) -> None:
+        """One chat message; an answer records the prompt version that produced it."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO messages (case_id, role, content, actor, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (case_id, role, content, actor, time.time()),
+                "INSERT INTO messages (case_id, role, content, actor, created_at, prompt_version) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (case_id, role, content, actor, time.time(), prompt_version),
             )
             if role == "user":
                 _audit(db, actor, "message.add", case_id, {"chars": len(content)})
 
     def messages_of(self, case_id: str) -> list[dict[str, Any]]:
         rows = self._query(
-            "SELECT role, content, actor, created_at FROM messages WHERE case_id = ? ORDER BY id",
+            "SELECT role, content, actor, created_at, prompt_version FROM messages "
+            "WHERE case_id = ? ORDER BY id",
             (case_id,),
         )
         return [dict(row) for row in rows]
@@ -256,6 +285,67 @@ class Store:
             (subject,),
         )
         return [{**dict(row), "detail": json.loads(row["detail"])} for row in rows]
+
+    # --- the analyst's pages: queue, approvals, login sessions ---
+
+    def queue_rows(self, limit: int) -> list[QueueRow]:
+        """The most recent alerts with their user and verdict (None while pending)."""
+        rows = self._query(
+            "SELECT a.alert_id, a.case_id, a.status, a.reason, a.created_at, a.updated_at, "
+            "c.user_id, v.verdict FROM alerts a JOIN cases c ON c.case_id = a.case_id "
+            "LEFT JOIN verdicts v ON v.case_id = a.case_id ORDER BY a.created_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            QueueRow(
+                row["alert_id"],
+                row["case_id"],
+                row["user_id"],
+                row["status"],
+                row["reason"],
+                row["created_at"],
+                row["updated_at"],
+                json.loads(row["verdict"]) if row["verdict"] is not None else None,
+            )
+            for row in rows
+        ]
+
+    def record_approval(
+        self, case_id: str, verdict: dict[str, Any], approved: bool, note: str | None, actor: str
+    ) -> None:
+        """Replace the verdict that awaited approval with the resumed one; audit-logged."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE verdicts SET verdict = ?, created_at = ? WHERE case_id = ?",
+                (json.dumps(verdict), time.time(), case_id),
+            )
+            detail = {"action": verdict.get("action"), "note": note}
+            _audit(db, actor, "verdict.approve" if approved else "verdict.reject", case_id, detail)
+
+    def create_ui_session(
+        self, token_sha256: str, key_name: str, csrf_token: str, ttl_s: float
+    ) -> None:
+        now = time.time()
+        with self._transaction() as db:
+            db.execute("DELETE FROM ui_sessions WHERE expires_at < ?", (now,))
+            db.execute(
+                "INSERT INTO ui_sessions VALUES (?, ?, ?, ?, ?)",
+                (token_sha256, key_name, csrf_token, now, now + ttl_s),
+            )
+            _audit(db, key_name, "session.login", "ui", {})
+
+    def get_ui_session(self, token_sha256: str) -> tuple[str, str] | None:
+        """(key name, CSRF token) of a live session, or None."""
+        rows = self._query(
+            "SELECT key_name, csrf_token FROM ui_sessions WHERE token_sha256 = ? "
+            "AND expires_at >= ?",
+            (token_sha256, time.time()),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def delete_ui_session(self, token_sha256: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM ui_sessions WHERE token_sha256 = ?", (token_sha256,))
 
 
 def _audit(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 from contextlib import AsyncExitStack
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agent.api.alerts import AlertService
+from agent.api.cases import CaseService
 from agent.api.chat_service import CaseChat
 from agent.api.metrics import ApiMetrics
-from agent.api.service import ApiService, Investigates, Screens, score_off_loop
+from agent.api.screening import ScreeningService
+from agent.api.service import ApiService
 from agent.api.store import Store
+from agent.case_chat.graph import ChatPrompt
 from agent.case_chat.tools import ReferenceFinder
+from agent.context import Screener
 from agent.investigator import Investigator
 from agent.llm.client import ChatModel
 from agent.llm.streaming import StreamingOpenAIChatModel
@@ -22,8 +26,8 @@ from detectors.detector import load_detector
 async def assemble_service(
     settings: Settings,
     metrics: ApiMetrics,
-    detector: Screens,
-    investigator: Investigates,
+    detector: Screener,
+    investigator: Investigator,
     model: ChatModel,
     references: ReferenceFinder | None = None,
 ) -> ApiService:
@@ -33,16 +37,28 @@ async def assemble_service(
     checkpointer = await stack.enter_async_context(
         AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_db))
     )
+    screening = ScreeningService(settings, detector)
     chat = CaseChat(
         store,
         model,
-        functools.partial(score_off_loop, detector),
+        screening.score,
         checkpointer,
         metrics,
         settings.chat_max_tokens,
+        ChatPrompt.load(settings.chat_prompt_version),
         references,
     )
-    return ApiService(settings, store, detector, investigator, chat, metrics, stack.aclose)
+    return ApiService(
+        settings=settings,
+        store=store,
+        metrics=metrics,
+        screening=screening,
+        alerts=AlertService(settings, store, screening, investigator, metrics),
+        cases=CaseService(store, chat),
+        chat=chat,
+        investigator=investigator,
+        on_close=stack.aclose,
+    )
 
 
 async def build_default_service(settings: Settings, metrics: ApiMetrics) -> ApiService:

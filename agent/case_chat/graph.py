@@ -29,7 +29,6 @@ from agent.llm.client import ChatMessage, ChatModel, ChatModelError
 from agent.llm.streaming import streams_answers
 from agent.prompting import PROMPTS_DIR
 
-CHAT_PROMPT_VERSION = "case_chat_v1"
 HISTORY_TURNS = 6
 """Earlier messages of the thread the model sees with a new question."""
 CHUNK_CHARS = 24
@@ -39,13 +38,15 @@ TOOL_CHOICE_MAX_TOKENS = 120
 
 @dataclass(frozen=True, slots=True)
 class ChatPrompt:
+    version: str
+    """Recorded with every answer it produced."""
     system: str
     tools: Template
 
     @classmethod
-    def load(cls, version: str = CHAT_PROMPT_VERSION) -> ChatPrompt:
+    def load(cls, version: str) -> ChatPrompt:
         read = lambda part: (PROMPTS_DIR / f"{version}_{part}.md").read_text("utf-8").strip()  # noqa: E731
-        return cls(read("system"), Template(read("tools")))
+        return cls(version, read("system"), Template(read("tools")))
 
 
 class ChatState(TypedDict):

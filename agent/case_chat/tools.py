@@ -6,11 +6,10 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from agent.api.store import Store
 from agent.fewshot import SimilarCase
 from agent.render.case import render_case
 from agent.render.facts import event_id
@@ -45,6 +44,25 @@ class ToolChoice(BaseModel):
     tools: list[ToolCall] = Field(min_length=1, max_length=MAX_TOOLS)
 
 
+class StoredCase(Protocol):
+    """A stored case's user and its events as FORMATS.md records."""
+
+    user_id: str
+    events: list[dict[str, Any]]
+
+
+class CaseLookup(Protocol):
+    """What the tools read about stored cases (agent.api.store.Store fits)."""
+
+    def get_case(self, case_id: str) -> StoredCase | None: ...
+
+    def recent_case_ids(self, limit: int) -> list[str]: ...
+
+    def get_verdict(self, case_id: str) -> dict[str, Any] | None: ...
+
+    def feedback_of(self, case_id: str) -> list[dict[str, Any]]: ...
+
+
 @dataclass(slots=True)
 class CaseMaterial:
     """One case as the tools see it."""
@@ -52,12 +70,12 @@ class CaseMaterial:
     case_id: str
     sequence: Sequence
     score: SequenceScore
-    store: Store
+    store: CaseLookup
     rescore: Scorer
     references: ReferenceFinder | None = None
 
 
-def load_case_sequence(store: Store, case_id: str) -> Sequence | None:
+def load_case_sequence(store: CaseLookup, case_id: str) -> Sequence | None:
     case = store.get_case(case_id)
     if case is None:
         return None
@@ -94,7 +112,7 @@ def detector_reasons(sequence: Sequence, score: SequenceScore) -> str:
     return "\n".join(lines)
 
 
-def current_verdict(store: Store, case_id: str) -> str:
+def current_verdict(store: CaseLookup, case_id: str) -> str:
     verdict = store.get_verdict(case_id)
     lines = []
     if verdict is None:

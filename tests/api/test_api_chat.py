@@ -23,6 +23,7 @@ def test_answer_streams_with_tools_then_done(client: httpx.Client) -> None:
     assert streamed == events[-1][1]["content"] == CHAT_ANSWER
     case = client.get("/v1/cases/chat-1", headers=READ_HEADERS).json()
     assert [message["role"] for message in case["messages"]] == ["user", "assistant"]
+    assert [message["prompt_version"] for message in case["messages"]] == [None, "case_chat_v1"]
     assert case["thread_turns"] == 2
     assert "message.add" in [entry["action"] for entry in case["audit"]]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from api_doubles import card_testing_events, legit_events
 
-from agent.api.service import score_off_loop
 from agent.api.store import Store
 from agent.case_chat.tools import CaseMaterial, ToolCall, load_case_sequence, run_tool
 from detectors.detector import load_detector
@@ -29,7 +28,7 @@ def stored_case(tmp_path: Path, detector_dir: Path) -> CaseMaterial:
     detector = load_detector(detector_dir)
 
     async def rescore(sequences: list[Sequence]) -> list[SequenceScore]:
-        return await score_off_loop(detector, sequences)
+        return await asyncio.to_thread(detector.explain, sequences)
 
     sequence = load_case_sequence(store, "c-main")
     assert sequence is not None
