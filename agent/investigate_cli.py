@@ -68,16 +68,19 @@ def investigate(
     fmt: FormatOption = "jsonl",
     concurrency: Annotated[
         int | None,
-        typer.Option("--concurrency", "-k", help="Users investigated at once; default: settings."),
+        typer.Option(
+            "--concurrency",
+            "-k",
+            help="Users investigated at once; default: settings, else chosen from measured speed.",
+        ),
     ] = None,
 ) -> None:
     """Screen FILE with the detector and explain every flagged user with the LLM agent."""
     from agent.settings import get_settings
 
     settings = get_settings()
-    workers = concurrency if concurrency is not None else settings.concurrency
-    if workers < 1:
-        raise typer.BadParameter(f"must be ≥ 1, got {workers}", param_hint="--concurrency")
+    if concurrency is not None and concurrency < 1:
+        raise typer.BadParameter(f"must be ≥ 1, got {concurrency}", param_hint="--concurrency")
     if file is None:
         if not SAMPLE_EVENTS.is_file():
             raise typer.BadParameter(
@@ -105,7 +108,7 @@ def investigate(
         output.write_text("", encoding="utf-8")
         typer.echo(f"nothing flagged; wrote an empty {output}", err=True)
         return
-    verdicts = _investigate(settings, detector, cases, workers, output)
+    verdicts = _investigate(settings, detector, cases, concurrency, output)
     typer.echo(verdict_table(verdicts))
     _summarize(verdicts, output)
 
@@ -114,11 +117,11 @@ def _investigate(
     settings: Settings,
     detector: Screener,
     cases: list[FlaggedCase],
-    workers: int,
+    concurrency: int | None,
     output: Path,
 ) -> list[Verdict]:
     """The verdicts, each written to `output` as it arrives; exits 1 when the model server died
-    for good (the verdicts already written are kept)."""
+    for good (the verdicts already written are kept). `concurrency` None: the served settings'."""
     import asyncio
 
     from agent.investigator import Investigated, Investigator
@@ -127,8 +130,17 @@ def _investigate(
 
     started = time.perf_counter()
     with output.open("w", encoding="utf-8") as out, serve_model(settings) as served:
+        workers = concurrency or served.settings.concurrency
         chat = OpenAIChatModel.from_settings(served.settings)
         investigator = Investigator(served.settings, chat, detector)
+        case_s = None
+        if served.speed is not None:
+            prompt, answer = settings.llm_typical_prompt_tokens, settings.llm_typical_answer_tokens
+            case_s = served.speed.seconds_per_case(prompt, answer, workers)
+            typer.echo(
+                f"{len(cases)} cases, {workers} at once: about {len(cases) * case_s / 60:.0f} min",
+                err=True,
+            )
 
         def write(result: Investigated) -> None:
             out.write(result.verdict.model_dump_json() + "\n")
@@ -137,7 +149,7 @@ def _investigate(
         async def run() -> list[Investigated]:
             try:
                 return await investigator.investigate_many(
-                    cases, workers, on_result=write, supervisor=served
+                    cases, workers, on_result=write, supervisor=served, seconds_per_case=case_s
                 )
             finally:
                 await chat.aclose()

@@ -202,6 +202,7 @@ class Investigator:
         on_result: Callable[[Investigated], None] | None = None,
         progress: bool = True,
         supervisor: ModelSupervisor | None = None,
+        seconds_per_case: float | None = None,
     ) -> list[Investigated]:
         """Every case investigated, at most `concurrency` at once (a shared semaphore bounds
         several runs together), results in input order.
@@ -210,6 +211,7 @@ class Investigator:
         the error. `on_result` sees each result as it arrives (write it there, so a stopped run
         keeps what it finished). With a `supervisor`, a fallback while the model server is dead
         restarts the server once and asks again; a second death raises ModelServerDown.
+        `seconds_per_case` (estimated from the server's measured speed) shows an ETA in the bar.
         """
         if isinstance(concurrency, int) and concurrency < 1:
             raise ValueError(f"concurrency must be ≥ 1; got {concurrency}")
@@ -221,6 +223,8 @@ class Investigator:
         recovery = _Recovery(supervisor)
         bar = tqdm(total=len(cases), desc="investigate", unit="case", disable=not progress)
         fallbacks = 0
+        if seconds_per_case is not None:
+            bar.set_postfix(eta=_minutes(len(cases) * seconds_per_case))
 
         async def one(case: FlaggedCase) -> Investigated:
             nonlocal fallbacks
@@ -231,7 +235,10 @@ class Investigator:
             fallbacks += result.verdict.is_fallback
             if on_result is not None:
                 on_result(result)
-            bar.set_postfix(last=result.verdict.action, fallbacks=fallbacks, refresh=False)
+            postfix: dict[str, object] = {"last": result.verdict.action, "fallbacks": fallbacks}
+            if seconds_per_case is not None:
+                postfix["eta"] = _minutes((len(cases) - bar.n - 1) * seconds_per_case)
+            bar.set_postfix(postfix, refresh=False)
             bar.update()
             return result
 
@@ -302,6 +309,10 @@ class _Recovery:
             self.restarts_left -= 1
             await asyncio.to_thread(self.supervisor.restart)
             return True
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min"
 
 
 def _thread(case_id: str) -> RunnableConfig:

