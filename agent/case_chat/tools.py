@@ -3,7 +3,6 @@ cases, rescoring without chosen events), each returning text for the model."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 from agent.fewshot import SimilarCase
 from agent.render.case import render_case
 from agent.render.facts import event_id
+from agent.similarity import cosine
 from detectors.events import parse_event
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
@@ -133,12 +133,6 @@ def current_verdict(store: CaseLookup, case_id: str) -> str:
     return "\n".join(lines)
 
 
-def _cosine(left: list[float], right: list[float]) -> float:
-    dot = sum(a * b for a, b in zip(left, right, strict=True))
-    norm = math.sqrt(sum(a * a for a in left)) * math.sqrt(sum(b * b for b in right))
-    return dot / norm if norm else 0.0
-
-
 async def similar_cases(case: CaseMaterial) -> str:
     """Labelled reference cases, then past stored cases, nearest by the detector's view."""
     lines = []
@@ -165,7 +159,7 @@ async def _similar_stored_cases(case: CaseMaterial) -> list[str]:
     scores = await case.rescore([sequence for _, sequence in others])
     ranked = sorted(
         (
-            (_cosine(case.score.embedding, score.embedding), case_id)
+            (cosine(case.score.embedding, score.embedding), case_id)
             for (case_id, _), score in zip(others, scores, strict=True)
             if score.embedding is not None
         ),
