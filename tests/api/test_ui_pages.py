@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_doubles import ScriptedChatModel, card_testing_events, make_investigator
+from api_doubles import CHAT_ANSWER, ScriptedChatModel, card_testing_events, make_investigator
 from api_server import RunningServer
 from api_sse import WRITE_KEY
 from conftest import READ_HEADERS, READ_KEY, WRITE_HEADERS, api_settings, start_server
@@ -210,3 +210,20 @@ def test_login_never_redirects_off_site(ui_server: RunningServer) -> None:
             },
         )
         assert response.headers["location"] == "/ui"
+
+
+def test_chat_form_without_script_posts_then_shows_the_stored_answer(
+    analyst: httpx.Client,
+) -> None:
+    token = csrf_in(analyst.get("/ui/cases/ui-script").text)
+    response = analyst.post(
+        "/ui/cases/ui-script/messages", data={"content": "Is the review fake?", "csrf_token": token}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/cases/ui-script#chat"
+    case = analyst.get("/v1/cases/ui-script", headers=READ_HEADERS).json()
+    assert [(m["role"], m["actor"]) for m in case["messages"]][-2:] == [
+        ("user", "analyst"),
+        ("assistant", "agent"),
+    ]
+    assert CHAT_ANSWER in analyst.get("/ui/cases/ui-script").text.replace("&#39;", "'")

@@ -3,7 +3,6 @@ evidence, similar cases, the conversation and every decision; computed here, ren
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from agent.case_chat.tools import ReferenceFinder, Scorer, load_case_sequence
 from agent.render.facts import describe_facts, event_id
 from agent.render.time_format import format_offset
 from agent.render.untrusted_text import looks_like_instruction
+from agent.similarity import cosine
 from agent.verdict import Verdict
 from detectors.events import Event, format_ts
 from detectors.scores import SequenceScore
@@ -130,12 +130,6 @@ def _timeline_event(
     )
 
 
-def _cosine(left: list[float], right: list[float]) -> float:
-    dot = sum(a * b for a, b in zip(left, right, strict=True))
-    norm = math.sqrt(sum(a * a for a in left)) * math.sqrt(sum(b * b for b in right))
-    return dot / norm if norm else 0.0
-
-
 async def similar_cases(
     store: Store,
     case_id: str,
@@ -168,7 +162,7 @@ async def similar_cases(
     scores = await rescore([other for _, other in others])
     ranked = sorted(
         (
-            (_cosine(score.embedding, other_score.embedding), other_id)
+            (cosine(score.embedding, other_score.embedding), other_id)
             for (other_id, _), other_score in zip(others, scores, strict=True)
             if other_score.embedding is not None
         ),
