@@ -34,6 +34,7 @@ def _register_commands() -> None:
     app.command("simulate")(simulate_cli.simulate)
     bench_app.command("detector")(bench_cli.bench_detector)
     bench_app.command("api")(api_cli.bench_api)
+    bench_app.command("llm")(llm_cli.bench_llm)
     eval_app.command("detector")(detector_quality.eval_detector)
     eval_app.command("run")(eval_cli.eval_run)
     eval_app.command("compare")(eval_cli.eval_compare)

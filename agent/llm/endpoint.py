@@ -59,13 +59,14 @@ class ServedModel:
 
 @contextmanager
 def serve_model(
-    settings: Settings, *, announce: bool = True, probe: bool = True
+    settings: Settings, *, announce: bool = True, probe_endpoint: bool = False
 ) -> Iterator[ServedModel]:
     """The configured endpoint as it is; else the local model server for settings.llm_model,
-    pulled on first use, started for the block and stopped after it. With `probe`, one short
-    request measures the model's speed first (see agent.llm.probe)."""
+    pulled on first use, started for the block and stopped after it. One short request
+    measures the local server's speed (agent.llm.probe); a configured endpoint's only with
+    `probe_endpoint` (it is not ours to load)."""
     if settings.llm_base_url is not None:
-        yield _measured(ServedModel(settings), probe)
+        yield _measured(ServedModel(settings), probe_endpoint)
         return
     from agent.llm.server import LocalModelServer
 
@@ -77,7 +78,7 @@ def serve_model(
         )
     with LocalModelServer(settings) as server:
         served = settings.model_copy(update={"llm_base_url": server.base_url})
-        yield _measured(ServedModel(served, server), probe)
+        yield _measured(ServedModel(served, server), probe=True)
 
 
 def _measured(served: ServedModel, probe: bool) -> ServedModel:

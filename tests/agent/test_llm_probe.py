@@ -1,0 +1,59 @@
+"""What follows from a server's measured speed: concurrency, per-call timeouts, ETA."""
+
+from __future__ import annotations
+
+from agent.llm.client import ChatMessage, OpenAIChatModel
+from agent.llm.probe import MAX_CONCURRENCY, MIN_CALL_TIMEOUT_S, ServerSpeed
+from agent.settings import Settings
+
+SLOW_CPU = ServerSpeed(prefill_tok_s=30.0, decode_tok_s=4.0)
+
+
+def test_prefill_bound_server_runs_two_at_once() -> None:
+    # 1,500 tokens take 50 s to prefill; 100 answer tokens decode in 25 s: one more is enough.
+    assert SLOW_CPU.concurrency(1500, 100) == 2
+
+
+def test_decode_bound_server_runs_more_at_once_up_to_a_cap() -> None:
+    # 15 s of prefill, 37.5 s of decoding: 3 more cases decode while one is prefilled.
+    assert ServerSpeed(prefill_tok_s=100.0, decode_tok_s=4.0).concurrency(1500, 150) == 4
+    assert ServerSpeed(prefill_tok_s=1000.0, decode_tok_s=4.0).concurrency(1500, 150) == (
+        MAX_CONCURRENCY
+    )
+
+
+def test_call_timeout_grows_with_prompt_and_concurrency_never_below_the_floor() -> None:
+    alone = SLOW_CPU.call_timeout_s(3000, 384, workers=1)
+    assert alone == 3.0 * (3000 / 30 + 384 / 4)
+    assert SLOW_CPU.call_timeout_s(3000, 384, workers=3) > alone
+    assert SLOW_CPU.call_timeout_s(6000, 384, workers=1) > alone
+    assert ServerSpeed(10_000.0, 1_000.0).call_timeout_s(100, 10, 1) == MIN_CALL_TIMEOUT_S
+
+
+def test_server_time_per_case_shares_decoding_between_workers() -> None:
+    assert SLOW_CPU.seconds_per_case(1500, 100, workers=1) == 50 + 25
+    assert SLOW_CPU.seconds_per_case(1500, 100, workers=5) == 50 + 5
+
+
+def test_client_sizes_each_call_from_measured_speeds() -> None:
+    settings = Settings(
+        llm_base_url="http://x/v1", llm_prefill_tok_s=30.0, llm_decode_tok_s=4.0, concurrency=2
+    )
+    chat = OpenAIChatModel.from_settings(settings)
+    short: list[ChatMessage] = [{"role": "user", "content": "x" * 300}]
+    long: list[ChatMessage] = [{"role": "user", "content": "x" * 30_000}]
+    assert chat.call_timeout_s(long, None) > chat.call_timeout_s(short, None)
+    assert chat.call_timeout_s(long, None) == SLOW_CPU.call_timeout_s(10_000, 384, 2)
+
+
+def test_a_timeout_setting_wins_over_measured_speeds() -> None:
+    settings = Settings(
+        llm_base_url="http://x/v1", llm_prefill_tok_s=30.0, llm_decode_tok_s=4.0, llm_timeout_s=42
+    )
+    chat = OpenAIChatModel.from_settings(settings)
+    assert chat.call_timeout_s([{"role": "user", "content": "x" * 30_000}], None) == 42
+
+
+def test_without_measured_speeds_the_timeout_is_the_setting() -> None:
+    chat = OpenAIChatModel.from_settings(Settings(llm_base_url="http://x/v1"))
+    assert chat.call_timeout_s([{"role": "user", "content": "x"}], None) == 180.0
