@@ -16,13 +16,18 @@ LEGIT = "none"
 
 
 def threshold_for_flag_rate(scores: np.ndarray, flag_rate: float) -> float:
-    """The score at or above which a fraction `flag_rate` of `scores` lies."""
+    """The lowest threshold that flags (score ≥ it) at most ⌈flag_rate · n⌉ of `scores`; when
+    ties at the cut would flag more, the next higher score (or just above the top)."""
     if not 0.0 < flag_rate <= 1.0:
         raise ValueError(f"flag rate must be in (0, 1], got {flag_rate}")
     if scores.size == 0:
         raise ValueError("cannot choose a threshold from 0 scores; need ≥ 1")
-    ordered = np.sort(scores)[::-1]
-    return float(ordered[max(math.ceil(flag_rate * scores.size), 1) - 1])
+    budget = max(math.ceil(flag_rate * scores.size), 1)
+    cut = float(np.sort(scores)[::-1][budget - 1])
+    if int((scores >= cut).sum()) <= budget:
+        return cut
+    higher = scores[scores > cut]
+    return float(higher.min()) if higher.size else float(np.nextafter(cut, np.inf))
 
 
 def threshold_for_recall(scores: np.ndarray, is_fraud: np.ndarray, recall: float) -> float:

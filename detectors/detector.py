@@ -16,11 +16,18 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
+from detectors.behaviour import BEHAVIOUR_SIGNALS, behaviour_signals
+from detectors.calibration import TailCalibration, fuse_tail_probabilities
 from detectors.cases import FRAUD_TYPES
 from detectors.model import LSTMConfig, SequenceLSTM, autocast_for, select_device
-from detectors.quality import ranking_metrics
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence
+from detectors.surprise_signals import (
+    SURPRISE_SIGNALS,
+    EventSurprises,
+    surprise_signals,
+    top_g_for,
+)
 from detectors.tokenizer import EncodedSequences, EventTokenizer, NotFittedError
 from detectors.training import (
     TrainConfig,
@@ -33,9 +40,11 @@ from detectors.training import (
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "detector.json"
-FORMAT_VERSION = 2
-SUPERVISED_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-"""Never 1: some self-supervised surprise stays in the score for fraud unlike any label seen."""
+FORMAT_VERSION = 3
+CALIBRATION_SHARE = 0.2
+"""Share of the legitimate training sequences held out of training to calibrate the score on."""
+SUPERVISED_SIGNAL = "p_fraud"
+"""The supervised head's 1 − P(none), a signal beside the self-supervised ones."""
 
 
 def default_model_dir() -> Path:
@@ -44,11 +53,9 @@ def default_model_dir() -> Path:
 
 
 @dataclass
-class SurpriseArrays:
+class SurpriseArrays(EventSurprises):
     """Model outputs for a list of sequences, in input order."""
 
-    nll: list[np.ndarray]
-    rank: list[np.ndarray]
     embedding: np.ndarray
     """(B, H) final hidden states."""
     type_probs: np.ndarray | None
@@ -56,10 +63,13 @@ class SurpriseArrays:
 
 
 class LSTMDetector(BaseDetector):
-    """Next-event LSTM (self-supervised) with an optional fraud-type head (supervised).
+    """Next-event LSTM (self-supervised, with an end-of-sequence token) with an optional
+    fraud-type head (supervised), fused with machine-speed and volume signals.
 
-    Score = mean per-event surprise, squashed to (0, 1) against the training sequences;
-    with the supervised head it is `supervised_weight` × P(fraud) + the rest × that surprise.
+    Every signal (worst-event and ending surprise, top-g misses, behaviour, P(fraud)) becomes
+    a tail probability on legitimate sequences held out from training; the score is
+    1 − (signals × the smallest of them), so one strong signal is enough. `threshold_` flags a
+    share `contamination` (the flag budget) of those held-out legitimate sequences.
     """
 
     def __init__(
@@ -73,7 +83,8 @@ class LSTMDetector(BaseDetector):
         max_len: int = 256,
         min_count: int = 3,
         contamination: float = 0.05,
-        supervised_weight: float = 0.8,
+        calibration_share: float = CALIBRATION_SHARE,
+        miss_quantile: float = 0.99,
         seed: int = 0,
         threads: int | None = None,
         device: str | None = None,
@@ -88,15 +99,16 @@ class LSTMDetector(BaseDetector):
         self.max_len = max_len
         self.min_count = min_count
         self.contamination = contamination
-        self.supervised_weight = supervised_weight
+        self.calibration_share = calibration_share
+        self.miss_quantile = miss_quantile
         self.seed = seed
         self.threads = threads
         self.device = device
         self.progress = progress
         self.tokenizer_: EventTokenizer | None = None
         self.model_: SequenceLSTM | None = None
-        self.surprise_center_: float = 0.0
-        self.surprise_scale_: float = 1.0
+        self.top_g_: int = 1
+        self.calibrations_: dict[str, TailCalibration] = {}
         self.threshold_: float | None = None
         self.history_: list[dict[str, float]] = []
         self.validation_metrics_: dict[str, float] = {}
@@ -109,7 +121,11 @@ class LSTMDetector(BaseDetector):
         labels: SequenceOf[str] | None = None,
         on_epoch_end: Callable[[LSTMDetector, int], dict[str, float]] | None = None,
     ) -> Self:
-        """Learn the vocabulary and the model; labels (FRAUD_TYPES values) add the type head."""
+        """Learn the vocabulary and the model on most sequences, then calibrate every signal
+        and the threshold on the legitimate sequences held out (`calibration_share` of them).
+
+        Labels (FRAUD_TYPES values) add the type head; without labels all sequences count as
+        legitimate."""
         if not sequences:
             raise ValueError("cannot fit on 0 sequences; need ≥ 1")
         if labels is not None and len(labels) != len(sequences):
@@ -120,6 +136,8 @@ class LSTMDetector(BaseDetector):
         self.tokenizer_ = EventTokenizer(min_count=self.min_count).fit(sequences)
         encoded = self.tokenizer_.encode(sequences)
         type_ids = None if labels is None else _type_ids(labels)
+        train_rows, calibration_rows = self._calibration_split(type_ids, len(sequences))
+        calibration = [sequences[i] for i in calibration_rows]
         config = LSTMConfig(
             feature_sizes=self.tokenizer_.feature_sizes,
             vocab_size=self.tokenizer_.vocab_size,
@@ -129,8 +147,9 @@ class LSTMDetector(BaseDetector):
             layers=self.layers,
         )
         self.model_ = SequenceLSTM(config).to(device)
-        if type_ids is not None:
-            self.model_.type_weights.copy_(torch.from_numpy(_balanced_weights(type_ids)))
+        train_types = None if type_ids is None else type_ids[train_rows]
+        if train_types is not None:
+            self.model_.type_weights.copy_(torch.from_numpy(_balanced_weights(train_types)))
         train_config = TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
@@ -139,69 +158,107 @@ class LSTMDetector(BaseDetector):
             seed=self.seed,
             threads=self.threads,
         )
-        self.threshold_ = 0.0  # scoring during training needs a threshold; refined below
+
+        def after_epoch(epoch: int) -> dict[str, float]:
+            self._calibrate(calibration)
+            return {} if on_epoch_end is None else on_epoch_end(self, epoch)
+
         self.history_ = train_model(
             self.model_,
-            encoded,
-            type_ids,
+            _rows(encoded, train_rows),
+            train_types,
             train_config,
             device,
-            on_epoch_end=None if on_epoch_end is None else lambda epoch: on_epoch_end(self, epoch),
+            on_epoch_end=after_epoch,
             progress=self.progress,
         )
-        arrays = self._surprise_encoded(encoded)
-        surprise = self._sequence_surprise(arrays.nll)
-        legit = surprise if labels is None else surprise[type_ids == 0]
-        reference = legit if legit.size else surprise
-        self.surprise_center_ = float(np.median(reference))
-        spread = float(np.quantile(reference, 0.75) - np.quantile(reference, 0.25))
-        self.surprise_scale_ = max(spread, 1e-3)
-        self.threshold_ = threshold_for_flag_rate(self.combine(arrays), self.contamination)
         self.version = self._content_version()
         return self
+
+    def _calibration_split(
+        self, type_ids: np.ndarray | None, count: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(training rows, calibration rows): a seeded share of the legitimate rows is held out;
+        with fewer than 2 legitimate rows everything trains and calibrates."""
+        legit = np.arange(count) if type_ids is None else np.flatnonzero(type_ids == 0)
+        if legit.size < 2:
+            raise ValueError(f"{legit.size} legitimate sequences; need ≥ 2 to calibrate on")
+        held_out = max(1, round(self.calibration_share * legit.size))
+        chosen = np.random.default_rng(self.seed).permutation(legit)[:held_out]
+        is_calibration = np.zeros(count, dtype=bool)
+        is_calibration[chosen] = True
+        return np.flatnonzero(~is_calibration), np.sort(chosen)
+
+    def _calibrate(self, legitimate: SequenceOf[Sequence]) -> None:
+        """g, each signal's tail and the flag-budget threshold, from held-out legitimate data."""
+        arrays = self.surprise_arrays(legitimate)
+        self.top_g_ = top_g_for(arrays, self.miss_quantile)
+        values = self.signal_values(arrays, legitimate)
+        self.calibrations_ = {
+            name: TailCalibration.fit(values[:, column])
+            for column, name in enumerate(self.signal_names)
+        }
+        self.threshold_ = threshold_for_flag_rate(
+            self.fused_scores(arrays, legitimate), self.contamination
+        )
 
     @property
     def supervised(self) -> bool:
         return self._fitted_model().type_head is not None
 
+    @property
+    def signal_names(self) -> tuple[str, ...]:
+        """Every signal the score fuses, in column order."""
+        supervised = (SUPERVISED_SIGNAL,) if self.supervised else ()
+        return (*SURPRISE_SIGNALS, *BEHAVIOUR_SIGNALS, *supervised)
+
     # --- scoring -------------------------------------------------------------------------
     def decision_function(self, sequences: SequenceOf[Sequence]) -> np.ndarray:
-        return self.combine(self.surprise_arrays(sequences))
+        return self.fused_scores(self.surprise_arrays(sequences), sequences)
 
     def surprise_arrays(self, sequences: SequenceOf[Sequence]) -> SurpriseArrays:
-        """Per-event NLL and rank, embeddings and type probabilities, in input order."""
+        """Per-event NLL and rank, the ending's, embeddings and type probabilities, in order."""
         self._fitted_model()
         assert self.tokenizer_ is not None
         return self._surprise_encoded(self.tokenizer_.encode(sequences))
 
-    def surprise_only(self, arrays: SurpriseArrays) -> np.ndarray:
-        """The self-supervised part of the score alone (for reports comparing the two)."""
-        z = (self._sequence_surprise(arrays.nll) - self.surprise_center_) / self.surprise_scale_
-        return 1.0 / (1.0 + np.exp(-z))
+    def signal_values(self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence]) -> np.ndarray:
+        """(B, S) raw signals in `signal_names` order."""
+        columns = [surprise_signals(arrays, self.top_g_), behaviour_signals(sequences)]
+        if arrays.type_probs is not None:
+            columns.append(1.0 - arrays.type_probs[:, :1].astype(np.float64))
+        return np.concatenate(columns, axis=1)
 
-    def tune_supervised_weight(self, arrays: SurpriseArrays, is_fraud: np.ndarray) -> float:
-        """Pick `supervised_weight` from SUPERVISED_WEIGHTS by ROC-AUC on held-out labels."""
-        if arrays.type_probs is None:
-            raise ValueError("only a detector fitted with labels has a supervised part to weigh")
-        auc = {
-            weight: ranking_metrics(self.combine(arrays, weight), is_fraud)["roc_auc"]
-            for weight in SUPERVISED_WEIGHTS
-        }
-        self.supervised_weight = max(auc, key=lambda weight: (auc[weight], weight))
-        return self.supervised_weight
+    def tail_probabilities(
+        self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence]
+    ) -> np.ndarray:
+        """(B, S) P(a legitimate sequence is at least this extreme), per signal."""
+        if not self.calibrations_:
+            raise NotFittedError("LSTMDetector has no calibration; call fit(sequences) first")
+        values = self.signal_values(arrays, sequences)
+        return np.stack(
+            [
+                self.calibrations_[name].tail_probability(values[:, column])
+                for column, name in enumerate(self.signal_names)
+            ],
+            axis=1,
+        )
 
-    def combine(self, arrays: SurpriseArrays, weight: float | None = None) -> np.ndarray:
-        """Sequence scores from model outputs (see the class docstring)."""
-        surprise = self.surprise_only(arrays)
-        if arrays.type_probs is None:
-            return surprise
-        weight = self.supervised_weight if weight is None else weight
-        fraud = 1.0 - arrays.type_probs[:, 0].astype(np.float64)
-        return weight * fraud + (1 - weight) * surprise
-
-    @staticmethod
-    def _sequence_surprise(nll: list[np.ndarray]) -> np.ndarray:
-        return np.asarray([float(values.mean()) if values.size else 0.0 for values in nll])
+    def fused_scores(
+        self,
+        arrays: SurpriseArrays,
+        sequences: SequenceOf[Sequence],
+        signals: SequenceOf[str] | None = None,
+    ) -> np.ndarray:
+        """Scores from model outputs; `signals` restricts the fusion to some of them (reports
+        use it to show the parts alone)."""
+        probabilities = self.tail_probabilities(arrays, sequences)
+        if signals is not None:
+            unknown = sorted(set(signals) - set(self.signal_names))
+            if unknown:
+                raise ValueError(f"signals {unknown} are not among {self.signal_names}")
+            probabilities = probabilities[:, [self.signal_names.index(name) for name in signals]]
+        return fuse_tail_probabilities(probabilities)
 
     def _surprise_encoded(self, encoded: EncodedSequences) -> SurpriseArrays:
         model = self._fitted_model()
@@ -210,6 +267,8 @@ class LSTMDetector(BaseDetector):
         count = lengths.size
         nll: list[np.ndarray] = [np.zeros(0)] * count
         rank: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * count
+        end_nll = np.zeros(count)
+        end_rank = np.zeros(count, dtype=np.int64)
         embedding = np.zeros((count, model.config.hidden), dtype=np.float32)
         type_probs = np.zeros((count, model.config.n_types)) if model.type_head else None
         budget = max(4096, 2_000_000 // max(model.config.vocab_size, 1))
@@ -222,18 +281,22 @@ class LSTMDetector(BaseDetector):
                 for row, index in enumerate(indices):
                     nll[index] = batch_nll[row, : lengths[index]]
                     rank[index] = batch_rank[row, : lengths[index]]
+                end_nll[indices] = out.end_nll.cpu().numpy()
+                end_rank[indices] = out.end_rank.cpu().numpy()
                 embedding[indices] = out.final.cpu().numpy()
                 if type_probs is not None and out.type_probs is not None:
                     type_probs[indices] = out.type_probs.cpu().numpy()
-        return SurpriseArrays(nll, rank, embedding, type_probs)
+        return SurpriseArrays(nll, rank, end_nll, end_rank, embedding, type_probs)
 
     def explain(self, sequences: SequenceOf[Sequence]) -> list[SequenceScore]:
-        """Score, flag, per-event surprise, type probabilities and embedding per sequence."""
+        """Score, flag, per-event and ending surprise, each signal's tail probability, type
+        probabilities and embedding per sequence."""
         threshold = self._fitted_threshold()
         assert self.tokenizer_ is not None
         encoded = self.tokenizer_.encode(sequences)
         arrays = self._surprise_encoded(encoded)
-        scores = self.combine(arrays)
+        tails = self.tail_probabilities(arrays, sequences)
+        scores = fuse_tail_probabilities(tails)
         results = []
         for index, sequence in enumerate(sequences):
             start = int(encoded.offsets[index])
@@ -260,6 +323,11 @@ class LSTMDetector(BaseDetector):
                     events=events,
                     fraud_type_probs=probs,
                     embedding=arrays.embedding[index].tolist(),
+                    end_surprise=float(arrays.end_nll[index]),
+                    signal_tail_probabilities={
+                        name: float(tail)
+                        for name, tail in zip(self.signal_names, tails[index], strict=True)
+                    },
                 )
             )
         return results
@@ -279,8 +347,7 @@ class LSTMDetector(BaseDetector):
             "params": self._params(),
             "tokenizer": self.tokenizer_.to_dict(),
             "threshold": self.threshold_,
-            "surprise_center": self.surprise_center_,
-            "surprise_scale": self.surprise_scale_,
+            "calibration": self._calibration_record(),
             "fraud_types": list(FRAUD_TYPES),
             "history": self.history_,
             "validation_metrics": self.validation_metrics_,
@@ -311,8 +378,11 @@ class LSTMDetector(BaseDetector):
         model.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
         detector.model_ = model.to(select_device(device)).eval()
         detector.threshold_ = float(meta["threshold"])
-        detector.surprise_center_ = float(meta["surprise_center"])
-        detector.surprise_scale_ = float(meta["surprise_scale"])
+        detector.top_g_ = int(meta["calibration"]["top_g"])
+        detector.calibrations_ = {
+            name: TailCalibration.from_dict(data)
+            for name, data in meta["calibration"]["signals"].items()
+        }
         detector.history_ = list(meta.get("history", []))
         detector.validation_metrics_ = dict(meta.get("validation_metrics", {}))
         detector.version = str(meta["version"])
@@ -331,8 +401,19 @@ class LSTMDetector(BaseDetector):
             "max_len": self.max_len,
             "min_count": self.min_count,
             "contamination": self.contamination,
-            "supervised_weight": self.supervised_weight,
+            "calibration_share": self.calibration_share,
+            "miss_quantile": self.miss_quantile,
             "seed": self.seed,
+        }
+
+    def _calibration_record(self) -> dict[str, Any]:
+        """How the score was calibrated, for the model file and the reports."""
+        return {
+            "rule": "score = 1 - min(1, signals x smallest tail probability on legitimate "
+            "sequences held out from training); flagged when score >= threshold",
+            "flag_budget": self.contamination,
+            "top_g": self.top_g_,
+            "signals": {name: tail.to_dict() for name, tail in self.calibrations_.items()},
         }
 
     def _state_dict(self) -> dict[str, torch.Tensor]:
@@ -352,6 +433,16 @@ class LSTMDetector(BaseDetector):
         if self.model_ is None or self.tokenizer_ is None:
             raise NotFittedError("LSTMDetector is not fitted; call fit(sequences) or load(dir)")
         return self.model_
+
+
+def _rows(encoded: EncodedSequences, rows: np.ndarray) -> EncodedSequences:
+    """The sequences at `rows` of `encoded`, in that order."""
+    starts, ends = encoded.offsets[rows], encoded.offsets[rows + 1]
+    lengths = ends - starts
+    offsets = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    events = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return EncodedSequences(encoded.features[events], encoded.tokens[events], offsets)
 
 
 def _type_ids(labels: SequenceOf[str]) -> np.ndarray:

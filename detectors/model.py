@@ -18,7 +18,8 @@ class LSTMConfig:
     feature_sizes: tuple[int, ...]
     """Distinct ids per input feature column (one embedding table each)."""
     vocab_size: int
-    """Composite tokens the next-token head predicts (id 0 = out of vocabulary)."""
+    """Composite tokens (id 0 = out of vocabulary); the next-token head predicts these and
+    the end of the sequence, id `vocab_size`."""
     n_types: int = 0
     """Classes of the supervised fraud-type head; 0 = no supervised head."""
     embed_dim: int = 64
@@ -35,6 +36,10 @@ class Surprise:
     """(B, T) negative log-likelihood of each true token (0 on padding)."""
     rank: torch.Tensor
     """(B, T) rank of each true token among the predictions, 1 = most expected."""
+    end_nll: torch.Tensor
+    """(B,) negative log-likelihood that the sequence ends where it does."""
+    end_rank: torch.Tensor
+    """(B,) rank of the end among the predictions after the last event."""
     final: torch.Tensor
     """(B, H) hidden state after the last event: the sequence embedding."""
     type_probs: torch.Tensor | None
@@ -73,7 +78,7 @@ class SequenceLSTM(nn.Module):
             batch_first=True,
             dropout=config.dropout if config.layers > 1 else 0.0,
         )
-        self.next_head = nn.Linear(config.hidden, config.vocab_size)
+        self.next_head = nn.Linear(config.hidden, config.vocab_size + 1)  # + the end
         self.type_head = nn.Linear(config.hidden, config.n_types) if config.n_types else None
         self.register_buffer("type_weights", torch.ones(max(config.n_types, 1)))
 
@@ -104,23 +109,25 @@ class SequenceLSTM(nn.Module):
         type_targets: torch.Tensor | None = None,
         type_loss_weight: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Next-token logits (B, T, V): position t is predicted from events before t.
+        """Next-token logits (B, T+1, V+1): position t is predicted from the events before t;
+        position `length` predicts the end of the sequence (id V).
 
-        With `targets` (B, T) the loss is the mean next-token cross-entropy over real events,
-        plus `type_loss_weight` × class-weighted type cross-entropy when `type_targets` (B,) given.
-        With type targets, only legitimate sequences (type 0) train the next-token head, so that
-        surprise measures distance from normal behaviour rather than from the fraud it saw.
+        With `targets` (B, T) the loss is the mean next-token cross-entropy over real events and
+        the end, plus `type_loss_weight` × class-weighted type cross-entropy when `type_targets`
+        (B,) given. With type targets, only legitimate sequences (type 0) train the next-token
+        head, so that surprise measures distance from normal behaviour rather than from fraud.
         """
         states, final = self.encode(x, lengths)
-        logits = self.next_head(states[:, :-1])  # (B, T, V)
+        logits = self.next_head(states)  # (B, T+1, V+1)
         if targets is None:
             return logits, None
-        mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]  # (B, T)
+        mask = torch.arange(x.shape[1] + 1, device=x.device)[None, :] <= lengths[:, None]
         if type_targets is not None:
             mask = mask & (type_targets == 0)[:, None]
         loss = torch.zeros((), device=x.device)
         if mask.any():
-            loss = F.cross_entropy(logits[mask].float(), targets[mask])
+            with_end = self._with_end(targets, lengths)
+            loss = F.cross_entropy(logits[mask].float(), with_end[mask])
         if type_targets is not None and self.type_head is not None:
             type_logits = self.type_head(final).float()  # (B, C)
             loss = loss + type_loss_weight * F.cross_entropy(
@@ -128,23 +135,34 @@ class SequenceLSTM(nn.Module):
             )
         return logits, loss
 
+    def _with_end(self, targets: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T) targets → (B, T+1) with the end id at each sequence's `length`."""
+        padded = F.pad(targets, (0, 1))  # (B, T+1)
+        rows = torch.arange(targets.shape[0], device=targets.device)
+        padded[rows, lengths] = self.config.vocab_size
+        return padded
+
     def surprise(self, x: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor) -> Surprise:
-        """Score every position of every sequence in one packed pass."""
+        """Score every position of every sequence, and its end, in one packed pass."""
         states, final = self.encode(x, lengths)
-        logits = self.next_head(states[:, :-1]).float()  # (B, T, V)
-        nll, rank = _nll_and_rank(logits, targets)
+        logits = self.next_head(states).float()  # (B, T+1, V+1)
+        nll, rank = _nll_and_rank(logits, self._with_end(targets, lengths))  # (B, T+1)
+        rows = torch.arange(x.shape[0], device=x.device)
+        end_nll, end_rank = nll[rows, lengths], rank[rows, lengths]  # (B,)
         mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
         type_probs = None
         if self.type_head is not None:
             type_probs = torch.softmax(self.type_head(final).float(), dim=-1)  # (B, C)
-        return Surprise(nll * mask, rank * mask, final.float(), type_probs)
+        return Surprise(
+            nll[:, :-1] * mask, rank[:, :-1] * mask, end_nll, end_rank, final.float(), type_probs
+        )
 
     def surprise_per_window(
         self, x: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor, window: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """DeepLog-style: one forward pass per position over the `window` events before it.
 
-        Returns (nll, rank), each (B, T); with window ≥ T it equals `surprise` exactly.
+        Returns (nll, rank) of the events, each (B, T); with window ≥ T they equal `surprise`'s.
         """
         batch, steps, n_features = x.shape
         position = torch.arange(steps, device=x.device)

@@ -34,6 +34,11 @@ class SequenceScore:
     """Supervised head's distribution over FRAUD_TYPES, when the detector has one."""
     embedding: list[float] | None = None
     """A fixed-size summary of the sequence, for finding similar cases."""
+    end_surprise: float | None = None
+    """Negative log-likelihood that the sequence ends after its last event."""
+    signal_tail_probabilities: dict[str, float] | None = None
+    """Per score signal, the share of legitimate sequences at least as extreme; the smallest
+    one drives the score."""
 
     def top_events(self, k: int = 5) -> list[EventSurprise]:
         """The k most surprising events, most surprising first."""

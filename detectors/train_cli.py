@@ -47,11 +47,9 @@ def train(
         Path | None,
         typer.Option(help="Held-out file (same format); default: 10 % of --data, seeded."),
     ] = None,
-    target_recall: Annotated[
-        float, typer.Option(help="With labelled validation: threshold keeping this fraud recall.")
-    ] = 0.95,
     target_flag_rate: Annotated[
-        float, typer.Option(help="Without labels: threshold flagging this share of users.")
+        float,
+        typer.Option(help="Flag budget: threshold flagging this share of legitimate users."),
     ] = 0.05,
     epochs: int = 6,
     hidden: int = 128,
@@ -64,10 +62,11 @@ def train(
         int | None, typer.Option(help="CPU threads for training; default every core.")
     ] = None,
 ) -> None:
-    """Train the LSTM detector, choose its threshold on validation data, save it."""
+    """Train the LSTM detector, calibrate its signals and threshold on held-out legitimate
+    users (flag budget), report validation figures, save it."""
     import numpy as np
 
-    from detectors.base import LEGIT, threshold_for_flag_rate, threshold_for_recall
+    from detectors.base import LEGIT
     from detectors.detector import LSTMDetector
     from detectors.quality import ranking_metrics
 
@@ -88,7 +87,8 @@ def train(
         arrays = detector.surprise_arrays(held_out.sequences)
         metrics = {"val_nll": float(np.mean(np.concatenate(arrays.nll)))}
         if has_both and is_fraud is not None:
-            metrics.update(ranking_metrics(detector.combine(arrays), is_fraud))
+            scores = detector.fused_scores(arrays, held_out.sequences)
+            metrics.update(ranking_metrics(scores, is_fraud))
         return metrics
 
     detector = LSTMDetector(
@@ -104,26 +104,17 @@ def train(
         progress=True,
     )
     detector.fit(loaded.sequences, loaded.labels, on_epoch_end=validate)
-    arrays = detector.surprise_arrays(held_out.sequences)
-    final = {"val_nll": float(np.mean(np.concatenate(arrays.nll)))}
-    if has_both and is_fraud is not None and detector.supervised:
-        weight = detector.tune_supervised_weight(arrays, is_fraud)
-        typer.echo(f"supervised weight {weight} (best validation ROC-AUC)")
-    scores = detector.combine(arrays)
-    if is_fraud is not None and is_fraud.any():
-        detector.threshold_ = threshold_for_recall(scores, is_fraud, target_recall)
-        rule = f"fraud recall {target_recall:.0%} on validation"
-    else:
-        detector.threshold_ = threshold_for_flag_rate(scores, target_flag_rate)
-        rule = f"flag rate {target_flag_rate:.0%} on validation"
-    flagged = scores >= detector.threshold_
-    if has_both and is_fraud is not None:
-        final.update(ranking_metrics(scores, is_fraud))
-    final["val_flag_rate"] = float(flagged.mean())
+    final = validate(detector, epochs)
+    flagged = detector.predict(held_out.sequences).astype(bool)
+    legit = ~is_fraud if is_fraud is not None else np.ones(flagged.size, dtype=bool)
+    final["val_legit_flag_rate"] = float(flagged[legit].mean()) if legit.any() else 0.0
     if is_fraud is not None and is_fraud.any():
         final["val_recall_at_threshold"] = float(flagged[is_fraud].mean())
     detector.validation_metrics_ = final
     detector.save(output)
-    typer.echo(f"threshold {detector.threshold_:.4f} ({rule})")
+    typer.echo(
+        f"threshold {detector.threshold_:.4f} (flags {target_flag_rate:.0%} of the legitimate "
+        f"users held out for calibration; top-g {detector.top_g_})"
+    )
     typer.echo("validation: " + "  ".join(f"{k}={v:.4f}" for k, v in final.items()))
     typer.echo(f"saved {detector.version} to {output}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from detectors.adapters.deeplog import DEEPLOG
 from detectors.adapters.diginetica import DIGINETICA
 from detectors.adapters.fraud_data import FRAUD_DATA
 from detectors.adapters.rees46 import REES46
@@ -21,6 +22,7 @@ ADAPTERS: dict[str, Adapter] = {
     "talkingdata": TALKINGDATA,
     "fraud_data": FRAUD_DATA,
     "diginetica": DIGINETICA,
+    "deeplog": DEEPLOG,
 }
 
 FORMAT_NAMES: tuple[str, ...] = ("jsonl", "cases", *ADAPTERS)

@@ -43,12 +43,26 @@ def test_eval_detector_reports_lstm_and_every_baseline(tmp_path: Path) -> None:
             "--train", str(tmp_path / "train.jsonl.gz"),
             "--test", str(tmp_path / "test.jsonl.gz"),
             "--no-real",
+            "--no-cross-sim",
+            "--no-leave-one-out",
+            "--no-hdfs",
             "-o", str(tmp_path / "out.json"),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "out.json").read_text())
-    assert [entry["set"] for entry in report] == ["simulator test"]
+    assert [entry["set"] for entry in report] == [
+        "simulator test",
+        "test.jsonl.gz at the operating threshold",
+    ]
+    operating = report[1]["rows"]
+    assert [row["name"] for row in operating][1:] == [
+        "n-gram (trigram)",
+        "isolation forest",
+        "rules",
+    ]
+    assert all(0.0 <= row["legit_flag_rate"] <= 0.2 for row in operating)
+    assert operating[0]["recall"] >= 0.8
     names = [detector["name"] for detector in report[0]["detectors"]]
     assert len(names) == 5 and {"rules", "isolation forest", "n-gram (trigram)"} <= set(names)
     for detector in report[0]["detectors"]:
