@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from agent.verdict import ModelAnswer
 
 PROMPTS_DIR = Path(prompts.__file__).parent
 PROMPT_PARTS = ("system", "user", "retry")
+_EVENT_IDS = re.compile(r" \((?:\+\d+ more|e\d+[^()]*)\)")
+"""Parenthesised id lists of an example's facts: another user's ids, never to be cited."""
 EXAMPLE_ANSWER_TOKENS = 200
 """Room for one few-shot example's answer JSON."""
 RETRY_TOKENS = 250
@@ -23,6 +26,8 @@ RETRY_TOKENS = 250
 MESSAGE_OVERHEAD_TOKENS = 10
 """Chat-template tokens around each message."""
 MIN_CASE_TOKENS = 300
+COMPACT_EXAMPLE_TOKENS = 80
+"""Room for one retrieved example shown as a compact line."""
 
 
 class PromptNotFoundError(FileNotFoundError):
@@ -40,7 +45,7 @@ class FewShotExample:
 @dataclass(frozen=True, slots=True)
 class VerdictPrompt:
     """One prompt version: a system prompt, a user template (`$case`, optionally
-    `$type_estimate`) and a retry template."""
+    `$type_estimate`, `$evidence_facts`, `$examples`) and a retry template."""
 
     version: str
     system: str
@@ -49,6 +54,13 @@ class VerdictPrompt:
     nearest_example_last: bool = False
     """Show the most similar example last, right before the case (small models copy the answer
     they saw last); set by `nearest_example_last = true` in prompts/<version>_options.toml."""
+    compact_examples: bool = False
+    """Retrieved examples go into the case's own message as one line each (`$examples`), so
+    the system prompt is a prefix shared by every case (`compact_examples = true`)."""
+    case_tokens: int | None = None
+    """Cap on the rendered case's tokens (`case_tokens = N`); None: whatever the context leaves."""
+    max_examples: int | None = None
+    """Shown at most, the most similar first (`max_examples = N`); None: all that are given."""
 
     @classmethod
     def load(cls, version: str, directory: Path = PROMPTS_DIR) -> VerdictPrompt:
@@ -70,17 +82,26 @@ class VerdictPrompt:
             Template(text["user"]),
             Template(text["retry"]),
             nearest_example_last=bool(options.get("nearest_example_last", False)),
+            compact_examples=bool(options.get("compact_examples", False)),
+            case_tokens=int(options["case_tokens"]) if "case_tokens" in options else None,
+            max_examples=int(options["max_examples"]) if "max_examples" in options else None,
         )
 
     def case_token_budget(
         self, max_model_len: int, max_answer_tokens: int, examples: int, example_tokens: int
     ) -> int:
         """Tokens left for the rendered case once everything else in the context is planned."""
-        messages = 2 + 2 * examples + 1
+        examples = min(examples, self.max_examples if self.max_examples is not None else examples)
+        messages = 3 if self.compact_examples else 2 + 2 * examples + 1
+        per_example = (
+            COMPACT_EXAMPLE_TOKENS
+            if self.compact_examples
+            else example_tokens + EXAMPLE_ANSWER_TOKENS
+        )
         fixed = (
             estimate_tokens(self.system)
             + estimate_tokens(self.user.template)
-            + examples * (example_tokens + EXAMPLE_ANSWER_TOKENS)
+            + examples * per_example
             + RETRY_TOKENS
             + messages * MESSAGE_OVERHEAD_TOKENS
             + max_answer_tokens
@@ -92,16 +113,31 @@ class VerdictPrompt:
                 f"prompt, {examples} examples of {example_tokens} and a {max_answer_tokens}-token "
                 f"answer; need ≥ {MIN_CASE_TOKENS}: raise llm_max_model_len or lower few_shot_k"
             )
-        return left
+        return left if self.case_tokens is None else min(left, self.case_tokens)
 
-    def user_message(self, case: RenderedCase) -> str:
-        return self.user.substitute(case=case.text, type_estimate=case.type_estimate)
+    def user_message(self, case: RenderedCase, examples: str = "") -> str:
+        return self.user.substitute(
+            case=case.text,
+            type_estimate=case.type_estimate,
+            header=case.header,
+            evidence_facts=_bullets(case.evidence_facts),
+            brief_facts=_bullets(case.brief_facts),
+            timeline=case.timeline,
+            examples=examples,
+        )
 
     def messages(self, case: RenderedCase, examples: list[FewShotExample]) -> list[ChatMessage]:
-        """System prompt, each example (given most similar first) as a user/assistant pair, then
-        the case."""
+        """System prompt, the examples (given most similar first), then the case. Examples are
+        user/assistant pairs, or compact lines inside the case's message."""
+        examples = examples[: self.max_examples]
+        ordered = list(reversed(examples)) if self.nearest_example_last else examples
         messages: list[ChatMessage] = [{"role": "system", "content": self.system}]
-        for example in reversed(examples) if self.nearest_example_last else examples:
+        if self.compact_examples:
+            lines = "".join(compact_example(example) + "\n" for example in ordered)
+            heading = "Labelled cases like this one (other users; for contrast only):\n"
+            content = self.user_message(case, heading + lines + "\n" if lines else "")
+            return [*messages, {"role": "user", "content": content}]
+        for example in ordered:
             messages.append({"role": "user", "content": self.user_message(example.case)})
             messages.append({"role": "assistant", "content": example.answer.model_dump_json()})
         messages.append({"role": "user", "content": self.user_message(case)})
@@ -111,3 +147,14 @@ class VerdictPrompt:
         """The follow-up sent after an answer that failed validation or grounding."""
         last = event_id(case.event_count - 1)
         return {"role": "user", "content": self.retry.substitute(error=error, last_event_id=last)}
+
+
+def compact_example(example: FewShotExample) -> str:
+    """One line: the example's evidence facts and its labelled type and action (no ids to copy)."""
+    facts = "; ".join(example.case.evidence_facts) or "no type-specific evidence"
+    facts = _EVENT_IDS.sub("", _EVENT_IDS.sub("", facts))
+    return f"- {facts} → {example.answer.fraud_type}, {example.answer.action}"
+
+
+def _bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines) or "- none"

@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.render.facts import describe_facts, event_id
+from agent.render.evidence_facts import describe_evidence
+from agent.render.facts import brief_facts, describe_facts, event_id
 from agent.render.masking import mask_instrument, mask_ip
 from agent.render.time_format import format_duration, format_offset
 from agent.render.token_estimate import estimate_tokens
@@ -22,6 +23,23 @@ MAX_ATTRS = 3
 NO_TYPE_ESTIMATE = "not available"
 """The type estimate of a case scored by a detector without a supervised head."""
 _PLAIN_ATTR = re.compile(r"[\w\-./:]{1,24}")
+
+KEY_ACTIONS = frozenset(
+    (
+        "login",
+        "password_reset",
+        "email_change",
+        "phone_change",
+        "address_change",
+        "payment_method_add",
+        "two_factor_change",
+        "payment_attempt",
+        "purchase",
+        "refund_request",
+        "return",
+    )
+)
+"""Events never elided for length (runs of them are still collapsed into one line)."""
 
 RunKey = Callable[[Event], tuple[str | None, ...]]
 RUN_KEYS: tuple[RunKey, ...] = (
@@ -57,6 +75,15 @@ class RenderedCase:
     """Ids of events whose user-written text reads like an instruction to the model."""
     type_estimate: str = NO_TYPE_ESTIMATE
     """The detector's most likely fraud type and its probability, e.g. `card_testing (0.75)`."""
+    evidence_facts: list[str] = field(default_factory=list)
+    """Per-type facts computed by code, each citing event ids (shown by prompts that ask)."""
+    header: str = ""
+    """The user, the detector's score and its type guess: the first lines of `text`."""
+    brief_facts: list[str] = field(default_factory=list)
+    """Span, age, identities and velocity, for prompts that show `evidence_facts` instead of
+    the full facts of `text`."""
+    timeline: str = ""
+    """The timeline lines of `text`."""
 
 
 def short_id(value: str) -> str:
@@ -71,8 +98,9 @@ class _Block:
     start: int
     end: int
     text: str
-    keep: bool
-    """Marked events and the first text-bearing ones are never elided."""
+    keep: int
+    """Elided last: 2 for marked events and the first text-bearing ones, 1 for key events
+    (logins, credential, payment and refund events), 0 for the rest."""
 
 
 def _changed_identity(events: list[Event], index: int, seen: dict[str, set[str]]) -> list[str]:
@@ -188,10 +216,12 @@ def _blocks(
             ):
                 end += 1
         if end - index + 1 >= options.min_run:
-            blocks.append(_Block(index, end, _run_line(events, index, end), keep=False))
+            keep = int(events[index].action in KEY_ACTIONS)
+            blocks.append(_Block(index, end, _run_line(events, index, end), keep))
         else:
             for single in range(index, end + 1):
-                keep = single in marks or single in kept_texts
+                keep = 2 if single in marks or single in kept_texts else 0
+                keep = keep or int(events[single].action in KEY_ACTIONS)
                 blocks.append(_Block(single, single, singles[single][1], keep))
         index = end + 1
     return blocks
@@ -206,15 +236,25 @@ def _omitted_line(events: list[Event], start: int, end: int) -> str:
     return f"{event_id(start)}–{event_id(end)} … {count} events omitted for length: {summary}"
 
 
-def _elide(events: list[Event], blocks: list[_Block], keep_ends: int) -> list[_Block]:
-    """Keep the first and last `keep_ends` blocks and every `keep` block; summarise the rest."""
+def _omitted(events: list[Event], blocks: list[_Block], start: int, end: int) -> _Block:
+    """The stretch start…end as one summary line; a lone block is shown as it is instead."""
+    lone = [block for block in blocks if block.start == start and block.end == end]
+    if lone:
+        return lone[0]
+    return _Block(start, end, _omitted_line(events, start, end), keep=0)
+
+
+def _elide(
+    events: list[Event], blocks: list[_Block], keep_ends: int, kept_from: int
+) -> list[_Block]:
+    """Keep the first and last `keep_ends` blocks and every block whose `keep` is at least
+    `kept_from`; summarise the rest."""
     result: list[_Block] = []
     omitted_from: int | None = None
     for position, block in enumerate(blocks):
-        if block.keep or position < keep_ends or position >= len(blocks) - keep_ends:
+        if block.keep >= kept_from or position < keep_ends or position >= len(blocks) - keep_ends:
             if omitted_from is not None:
-                line = _omitted_line(events, omitted_from, block.start - 1)
-                result.append(_Block(omitted_from, block.start - 1, line, keep=False))
+                result.append(_omitted(events, blocks, omitted_from, block.start - 1))
                 omitted_from = None
             result.append(block)
         elif omitted_from is None:
@@ -263,8 +303,9 @@ def render_case(
     events = sequence.events
     if not events:
         raise ValueError(f"sequence of user {sequence.user_id!r} has 0 events; need ≥ 1")
+    header = _header(sequence, score)
     head = [
-        *_header(sequence, score),
+        *header,
         "Facts (computed by code):",
         *(f"- {fact}" for fact in describe_facts(events)),
         "Timeline (event id, time since the previous event, event):",
@@ -276,20 +317,27 @@ def render_case(
         blocks = _blocks(events, marks, key, options)
         if _tokens(blocks) <= budget:
             break
-    keep_ends = len(blocks)
-    while keep_ends > 1 and _tokens(blocks) > budget:
-        keep_ends //= 2
-        blocks = _elide(events, _blocks(events, marks, RUN_KEYS[-1], options), keep_ends)
+    for kept_from in (1, 2):  # key events go only when the case cannot fit with them
+        keep_ends = len(blocks)
+        while keep_ends > 1 and _tokens(blocks) > budget:
+            keep_ends //= 2
+            coarsest = _blocks(events, marks, RUN_KEYS[-1], options)
+            blocks = _elide(events, coarsest, keep_ends, kept_from)
     instruction_like = [
         event_id(index)
         for index, event in enumerate(events)
         if event.text is not None and looks_like_instruction(event.text)
     ]
-    text = "\n".join([*head, *(block.text for block in blocks)])
+    timeline = [block.text for block in blocks]
+    text = "\n".join([*head, *timeline])
     estimate = [f"{name} ({prob:.2f})" for name, prob in _top_types(score, 1)]
     return RenderedCase(
         text=text,
         event_count=len(events),
         instruction_like=instruction_like,
         type_estimate=estimate[0] if estimate else NO_TYPE_ESTIMATE,
+        evidence_facts=describe_evidence(events),
+        header="\n".join(header),
+        brief_facts=brief_facts(events),
+        timeline="\n".join(timeline),
     )

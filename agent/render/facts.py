@@ -97,25 +97,41 @@ def _velocity_fact(events: list[Event]) -> str:
     return line
 
 
-def describe_facts(events: list[Event]) -> list[str]:
-    """One line per fact, for the header of a rendered case. `events` is time-ordered."""
+def _age_fact(events: list[Event]) -> str:
     first, last = events[0], events[-1]
     signup = next((i for i, event in enumerate(events) if event.action == "account_signup"), None)
     if signup is None:
         span = format_duration(last.ts - first.ts)
-        age = f"account age: no signup in this window; first event {span} before the last"
-    else:
-        age = (
-            f"account age: signed up at {event_id(signup)}, "
-            f"{format_duration(last.ts - events[signup].ts)} before the last event"
-        )
+        return f"account age: no signup in this window; first event {span} before the last"
+    return (
+        f"account age: signed up at {event_id(signup)}, "
+        f"{format_duration(last.ts - events[signup].ts)} before the last event"
+    )
+
+
+def _span_fact(events: list[Event]) -> str:
+    return f"span: {len(events)} events over {format_duration(events[-1].ts - events[0].ts)}"
+
+
+def _identity_facts(events: list[Event]) -> list[str]:
+    return [_identity_fact(events, field, label, show) for field, label, show in IDENTITY_FIELDS]
+
+
+def brief_facts(events: list[Event]) -> list[str]:
+    """Span, account age, identities seen and velocity: the facts that per-type evidence facts
+    (agent.render.evidence_facts) do not already state. `events` is time-ordered."""
+    return [_span_fact(events), _age_fact(events), *_identity_facts(events), _velocity_fact(events)]
+
+
+def describe_facts(events: list[Event]) -> list[str]:
+    """One line per fact, for the header of a rendered case. `events` is time-ordered."""
     counts = Counter(event.action for event in events)
     actions = ", ".join(f"{count} {action}" for action, count in counts.most_common())
     lines = [
-        f"span: {len(events)} events over {format_duration(last.ts - first.ts)}",
-        age,
+        _span_fact(events),
+        _age_fact(events),
         f"actions: {actions}",
-        *(_identity_fact(events, field, label, show) for field, label, show in IDENTITY_FIELDS),
+        *_identity_facts(events),
         _velocity_fact(events),
     ]
     lines += [fact for fact in (_money_fact(events), _outcome_fact(events)) if fact]

@@ -1,0 +1,269 @@
+"""Per-type evidence computed by code, each fact citing its event ids: what the model reasons on."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from difflib import SequenceMatcher
+from itertools import pairwise
+
+from agent.render.facts import event_id, first_sightings
+from agent.render.time_format import format_duration
+from detectors.events import Event
+
+MAX_CITED = 4
+"""Event ids listed per fact; longer lists show their count."""
+CREDENTIAL_ACTIONS = frozenset(
+    ("password_reset", "email_change", "phone_change", "two_factor_change", "payment_method_add")
+)
+ADDRESS_ACTIONS = frozenset(("address_change",))
+REFUND_ACTIONS = frozenset(("refund_request", "return"))
+NEAR_COPY_RATIO = 0.85
+"""Two review texts at least this similar (difflib ratio) count as near copies."""
+CASH_OUT_WORDS = ("gift", "voucher", "smartphone", "notebook", "laptop", "console", "electronics")
+"""Category words of items that resell easily: what a taken-over account is emptied into."""
+MIN_PACE_EVENTS = 5
+"""Rates and gap regularity are only stated for at least this many events."""
+
+
+def cite(indices: list[int]) -> str:
+    """`e3–e6, e9` for indices [3, 4, 5, 6, 9]; more than MAX_CITED runs end in `(+N more)`."""
+    runs: list[tuple[int, int]] = []
+    for index in sorted(set(indices)):
+        if runs and index == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], index)
+        else:
+            runs.append((index, index))
+    shown = [
+        event_id(start) if start == end else f"{event_id(start)}–{event_id(end)}"
+        for start, end in runs[:MAX_CITED]
+    ]
+    more = len(runs) - MAX_CITED
+    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _where(events: list[Event], test: Callable[[Event], bool]) -> list[int]:
+    return [index for index, event in enumerate(events) if test(event)]
+
+
+def _pace(events: list[Event], indices: list[int]) -> str:
+    """Median gap and the most of these events in any one minute."""
+    times = [events[i].ts for i in indices]
+    peak, start = 0, 0
+    for end, ts in enumerate(times):
+        while ts - times[start] > 60.0:
+            start += 1
+        peak = max(peak, end - start + 1)
+    gap = statistics.median(later - earlier for earlier, later in pairwise(times))
+    return f"median gap {format_duration(gap)}, peak {peak} in a minute"
+
+
+def _money(amount: float) -> str:
+    return f"{amount:,.2f}"
+
+
+def payment_facts(events: list[Event]) -> list[str]:
+    attempts = _where(events, lambda e: e.action == "payment_attempt")
+    if not attempts:
+        return []
+    declined = [i for i in attempts if events[i].status == "declined"]
+    instruments = {events[i].payment_method for i in attempts if events[i].payment_method}
+    line = f"payment attempts: {len(attempts)} ({cite(attempts)}), {len(declined)} declined"
+    if declined:
+        line += f" ({cite(declined)})"
+    line += f", {len(instruments)} instruments"
+    if len(attempts) >= MIN_PACE_EVENTS:
+        line += f", {_pace(events, attempts)}"
+    return [line]
+
+
+def login_facts(events: list[Event]) -> list[str]:
+    facts = []
+    failed = _where(events, lambda e: e.action == "login" and e.status == "failed")
+    if failed:
+        facts.append(f"failed logins: {len(failed)} ({cite(failed)})")
+    first_seen = first_sightings(events, "device_id")
+    new_device_login = next(
+        (
+            index
+            for index, event in enumerate(events)
+            if event.action == "login"
+            and event.status != "failed"
+            and event.device_id is not None
+            and first_seen[event.device_id] > 0
+        ),
+        None,
+    )
+    if new_device_login is not None:
+        changes = [
+            i
+            for i in range(new_device_login, len(events))
+            if events[i].action in CREDENTIAL_ACTIONS | ADDRESS_ACTIONS
+        ]
+        line = f"successful login on a new device ({event_id(new_device_login)})"
+        if changes:
+            kinds = ", ".join(sorted({events[i].action for i in changes}))
+            line += f", then {kinds} ({cite(changes)})"
+        facts.append(line)
+    elif changes := _where(events, lambda e: e.action in CREDENTIAL_ACTIONS | ADDRESS_ACTIONS):
+        kinds = ", ".join(sorted({events[i].action for i in changes}))
+        facts.append(f"credential or address changes: {kinds} ({cite(changes)})")
+    return facts
+
+
+def purchase_facts(events: list[Event]) -> list[str]:
+    purchases = _where(events, lambda e: e.action == "purchase")
+    if not purchases:
+        return []
+    facts = []
+    items = Counter(events[i].item_id for i in purchases if events[i].item_id)
+    viewed = {e.item_id for e in events if e.action == "view" and e.item_id}
+    repeated = [(item, n) for item, n in items.most_common(1) if n >= 3]
+    if repeated:
+        item, count = repeated[0]
+        ids = [i for i in purchases if events[i].item_id == item]
+        seen = "viewed before" if item in viewed else "never viewed"
+        facts.append(f"same item bought {count}× ({cite(ids)}), {seen}")
+    maxed = [
+        i
+        for i in purchases
+        if (limit := events[i].attrs.get("max_per_order")) is not None
+        and events[i].quantity is not None
+        and events[i].quantity >= int(limit)
+    ]
+    if maxed:
+        releases = sum(events[i].attrs.get("release") is not None for i in maxed)
+        facts.append(
+            f"maximum-quantity purchases: {len(maxed)} ({cite(maxed)}), "
+            f"{releases} of limited-release items"
+        )
+    cash_out = [
+        i
+        for i in purchases
+        if any(word in (events[i].category or "").lower() for word in CASH_OUT_WORDS)
+    ]
+    if cash_out:
+        facts.append(f"easily resold items bought: {len(cash_out)} ({cite(cash_out)})")
+    return facts
+
+
+def refund_facts(events: list[Event]) -> list[str]:
+    refunds = _where(events, lambda e: e.action in REFUND_ACTIONS)
+    if not refunds:
+        return []
+    purchases = _where(events, lambda e: e.action == "purchase")
+    requests = [i for i in refunds if events[i].action == "refund_request"]
+    returns = [i for i in refunds if events[i].action == "return"]
+    bought = sum(events[i].amount or 0.0 for i in purchases)
+    refunded = sum(events[i].amount or 0.0 for i in refunds)
+    price = {events[i].item_id: events[i].amount for i in purchases if events[i].item_id}
+    above = [
+        i
+        for i in refunds
+        if events[i].amount is not None
+        and (paid := price.get(events[i].item_id)) is not None
+        and events[i].amount > paid + 0.005
+    ]
+    parts = [
+        f"{len(ids)} {name} ({cite(ids)})"
+        for name, ids in (("refund requests", requests), ("returns", returns))
+        if ids
+    ]
+    line = (
+        f"refunds: {', '.join(parts)} after {len(purchases)} purchases; "
+        f"refunded {_money(refunded)} of {_money(bought)} bought"
+    )
+    if above:
+        line += f"; above the price paid: {cite(above)}"
+    return [line]
+
+
+def review_facts(events: list[Event]) -> list[str]:
+    reviews = _where(events, lambda e: e.action == "review")
+    if not reviews:
+        return []
+    bought_before: set[str] = set()
+    unbought = []
+    for index, event in enumerate(events):
+        if event.action == "purchase" and event.item_id:
+            bought_before.add(event.item_id)
+        elif event.action == "review" and event.item_id not in bought_before:
+            unbought.append(index)
+    ratings = Counter(events[i].rating for i in reviews if events[i].rating is not None)
+    stars = ", ".join(f"{count}× {rating}★" for rating, count in sorted(ratings.items()))
+    line = f"reviews: {len(reviews)} ({cite(reviews)}), {stars or 'no ratings'}"
+    line += f"; without a purchase of that item before: {len(unbought)}"
+    if unbought:
+        line += f" ({cite(unbought)})"
+    facts = [line]
+    texts = [i for i in reviews if events[i].text]
+    copies = sorted(
+        {
+            j
+            for i, j in pairwise(texts)
+            if SequenceMatcher(None, events[i].text or "", events[j].text or "").ratio()
+            >= NEAR_COPY_RATIO
+        }
+    )
+    if copies:
+        facts.append(f"near-copied review texts: {cite(copies)}, each close to the review before")
+    return facts
+
+
+def browsing_facts(events: list[Event]) -> list[str]:
+    views = _where(events, lambda e: e.action in ("view", "search"))
+    if len(views) < MIN_PACE_EVENTS:
+        return []
+    gaps = [events[j].ts - events[i].ts for i, j in pairwise(views)]
+    mean = statistics.fmean(gaps)
+    regularity = min(statistics.pstdev(gaps) / mean, 9.99) if mean > 0 else 0.0
+    categories = {events[i].category for i in views if events[i].category}
+    carts = sum(e.action == "add_to_cart" for e in events)
+    buys = sum(e.action == "purchase" for e in events)
+    return [
+        f"views/searches: {len(views)} ({cite(views)}), {_pace(events, views)}, "
+        f"gap variation {regularity:.2f} (0 = machine-regular), {len(categories)} categories, "
+        f"{carts} add_to_cart, {buys} purchases"
+    ]
+
+
+def ad_facts(events: list[Event]) -> list[str]:
+    clicks = _where(events, lambda e: e.action == "ad_click")
+    if not clicks:
+        return []
+    installs = _where(events, lambda e: e.action == "app_install")
+    line = f"ad clicks: {len(clicks)} ({cite(clicks)}), {len(installs)} app installs"
+    if len(clicks) >= MIN_PACE_EVENTS:
+        line += f", {_pace(events, clicks)}"
+    return [line]
+
+
+def coupon_facts(events: list[Event]) -> list[str]:
+    redeems = _where(events, lambda e: e.action == "coupon_redeem")
+    if not redeems:
+        return []
+    codes = {str(events[i].attrs.get("coupon")) for i in redeems if "coupon" in events[i].attrs}
+    failed = [i for i in redeems if events[i].status == "failed"]
+    line = f"coupon redemptions: {len(redeems)} ({cite(redeems)}), {len(codes)} codes"
+    if failed:
+        reasons = sorted({str(events[i].attrs.get("reason", "?")) for i in failed})
+        line += f", {len(failed)} refused ({cite(failed)}: {', '.join(reasons)})"
+    return [line]
+
+
+EVIDENCE_FACTS: tuple[Callable[[list[Event]], list[str]], ...] = (
+    login_facts,
+    payment_facts,
+    purchase_facts,
+    refund_facts,
+    review_facts,
+    browsing_facts,
+    ad_facts,
+    coupon_facts,
+)
+
+
+def describe_evidence(events: list[Event]) -> list[str]:
+    """The facts that bear on each fraud type, only those this sequence has. Time-ordered events."""
+    return [fact for describe in EVIDENCE_FACTS for fact in describe(events)]
