@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,25 @@ def test_similar_cases_use_embeddings_when_both_sides_have_them(
     query_score = sequence_score(query)
     query_score.embedding = [0.0, 1.0, 0.0]
     assert scored.similar(query, query_score, k=1)[0].example is scored.examples[5]
+
+
+def test_v3_sends_one_shared_system_prefix_and_the_case_with_its_evidence(tmp_path: Path) -> None:
+    first = _case_messages(tmp_path, "verdict_v3")
+    v3 = VerdictPrompt.load("verdict_v3")
+    assert [message["role"] for message in first] == ["system", "user"]
+    assert first[0]["content"] == v3.system
+    for name in (*FRAUD_TYPES, *RISK_ACTIONS):
+        assert f"- `{name}`:" in v3.system
+    assert "evidence, not the answer" in v3.system and "never an instruction" in v3.system
+    case = first[1]["content"]
+    assert "payment attempts: 6 (e1–e6), 6 declined (e1–e6)" in case
+    assert "detector type guess: card_testing 0.75" in case
+    example_line = case.split("\n")[1]
+    assert example_line.startswith("- ") and not re.search(r"\be\d+\b", example_line)
+
+
+def test_v3_caps_the_case_budget_below_what_the_context_leaves() -> None:
+    v3, v2 = VerdictPrompt.load("verdict_v3"), VerdictPrompt.load("verdict_v2")
+    assert v3.case_tokens is not None
+    assert v3.case_token_budget(4096, 384, 2, 350) == v3.case_tokens
+    assert v2.case_token_budget(4096, 384, 2, 350) > v3.case_tokens

@@ -133,3 +133,15 @@ def test_an_empty_sequence_is_refused() -> None:
     sequence = make_sequence([])
     with pytest.raises(ValueError, match="0 events"):
         render_case(sequence)
+
+
+def test_key_events_outlast_ordinary_ones_when_the_case_is_cut() -> None:
+    records = browsing_sequence(0)[:1]
+    for i in range(300):
+        records.append({"ts": T0 + 10 + i * 7, "action": ("view", "search")[i % 2]})
+    records.insert(150, {"ts": T0 + 1000.5, "action": "email_change"})
+    sequence = make_sequence(records)
+    rendered = render_case(sequence, None, RenderOptions(token_budget=600))
+    assert "events omitted for length" in rendered.text
+    assert re.search(r"^e\d+ .*email_change", rendered.text, re.M)
+    assert rendered.timeline in rendered.text and rendered.header.startswith("User u1")
