@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -98,8 +98,10 @@ def _login_page(request: Request, next_path: str, error: str | None, status: int
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str = "/ui") -> Response:
-    return _login_page(request, next, None, 200)
+async def login_form(
+    request: Request, next_path: Annotated[str, Query(alias="next", max_length=512)] = "/ui"
+) -> Response:
+    return _login_page(request, next_path, None, 200)
 
 
 @router.post("/login")
@@ -108,13 +110,13 @@ async def login(
     settings: Annotated[Settings, Depends(get_settings)],
     api_key: Annotated[str, Form(max_length=512)],
     csrf_token: Annotated[str, Form(max_length=128)] = "",
-    next: Annotated[str, Form(max_length=512)] = "/ui",
+    next_path: Annotated[str, Form(alias="next", max_length=512)] = "/ui",
 ) -> Response:
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
     try:
         sign_in(request, response, settings, api_key, csrf_token)
     except UiRefusal as refusal:
-        return _login_page(request, next, refusal.message, refusal.status)
+        return _login_page(request, next_path, refusal.message, refusal.status)
     return response
 
 
