@@ -147,32 +147,48 @@ async def similar_cases(case: CaseMaterial) -> str:
     return "\n".join(lines) or "no cases to compare with"
 
 
-async def _similar_stored_cases(case: CaseMaterial) -> list[str]:
+async def nearest_stored_cases(
+    store: CaseLookup,
+    case_id: str,
+    score: SequenceScore,
+    rescore: Scorer,
+    searched: int = SIMILAR_CASES_SEARCHED,
+    shown: int = SIMILAR_CASES_SHOWN,
+) -> list[tuple[float, str]]:
+    """(similarity, case id) of the past stored cases nearest to this one, nearest first."""
     others = [
-        (case_id, sequence)
-        for case_id in case.store.recent_case_ids(SIMILAR_CASES_SEARCHED)
-        if case_id != case.case_id
-        and (sequence := load_case_sequence(case.store, case_id)) is not None
+        (other_id, sequence)
+        for other_id in store.recent_case_ids(searched)
+        if other_id != case_id and (sequence := load_case_sequence(store, other_id)) is not None
     ]
-    if not others or case.score.embedding is None:
+    if not others or score.embedding is None:
         return []
-    scores = await case.rescore([sequence for _, sequence in others])
-    ranked = sorted(
+    scores = await rescore([sequence for _, sequence in others])
+    return sorted(
         (
-            (cosine(case.score.embedding, score.embedding), case_id)
-            for (case_id, _), score in zip(others, scores, strict=True)
-            if score.embedding is not None
+            (cosine(score.embedding, other.embedding), other_id)
+            for (other_id, _), other in zip(others, scores, strict=True)
+            if other.embedding is not None
         ),
         reverse=True,
-    )[:SIMILAR_CASES_SHOWN]
-    lines = []
-    for similarity, case_id in ranked:
-        verdict = case.store.get_verdict(case_id)
-        labels = case.store.feedback_of(case_id)
-        said = f"verdict {verdict['fraud_type']}/{verdict['action']}" if verdict else "no verdict"
-        label = f"; analyst label {labels[-1]['fraud_type']}" if labels else ""
-        lines.append(f"- past case {case_id}: similarity {similarity:.2f}, {said}{label}")
-    return lines
+    )[:shown]
+
+
+def stored_case_summary(store: CaseLookup, case_id: str) -> str:
+    """A past case's verdict and latest analyst label, in one line."""
+    verdict = store.get_verdict(case_id)
+    labels = store.feedback_of(case_id)
+    said = f"verdict {verdict['fraud_type']}/{verdict['action']}" if verdict else "no verdict"
+    return said + (f"; analyst label {labels[-1]['fraud_type']}" if labels else "")
+
+
+async def _similar_stored_cases(case: CaseMaterial) -> list[str]:
+    ranked = await nearest_stored_cases(case.store, case.case_id, case.score, case.rescore)
+    return [
+        f"- past case {case_id}: similarity {similarity:.2f}, "
+        f"{stored_case_summary(case.store, case_id)}"
+        for similarity, case_id in ranked
+    ]
 
 
 async def rescore_without(case: CaseMaterial, event_ids: list[str]) -> str:

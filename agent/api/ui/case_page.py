@@ -9,11 +9,16 @@ from typing import Any
 
 from agent.api.store import QueueRow, Store
 from agent.api.ui.queue import QueueStatus, queue_status
-from agent.case_chat.tools import ReferenceFinder, Scorer, load_case_sequence
+from agent.case_chat.tools import (
+    ReferenceFinder,
+    Scorer,
+    load_case_sequence,
+    nearest_stored_cases,
+    stored_case_summary,
+)
 from agent.render.facts import describe_facts, event_id
 from agent.render.time_format import format_offset
 from agent.render.untrusted_text import looks_like_instruction
-from agent.similarity import cosine
 from agent.verdict import Verdict
 from detectors.events import Event, format_ts
 from detectors.scores import SequenceScore
@@ -152,30 +157,11 @@ async def similar_cases(
                     linked=False,
                 )
             )
-    others = [
-        (other_id, other)
-        for other_id in store.recent_case_ids(PAST_CASES_SEARCHED)
-        if other_id != case_id and (other := load_case_sequence(store, other_id)) is not None
-    ]
-    if not others or score.embedding is None:
-        return views
-    scores = await rescore([other for _, other in others])
-    ranked = sorted(
-        (
-            (cosine(score.embedding, other_score.embedding), other_id)
-            for (other_id, _), other_score in zip(others, scores, strict=True)
-            if other_score.embedding is not None
-        ),
-        reverse=True,
-    )[:SIMILAR_SHOWN]
+    ranked = await nearest_stored_cases(
+        store, case_id, score, rescore, PAST_CASES_SEARCHED, SIMILAR_SHOWN
+    )
     for similarity, other_id in ranked:
-        verdict = store.get_verdict(other_id)
-        labels = store.feedback_of(other_id)
-        summary = (
-            f"verdict {verdict['fraud_type']} / {verdict['action']}" if verdict else "no verdict"
-        )
-        if labels:
-            summary += f"; analyst label {labels[-1]['fraud_type']}"
+        summary = stored_case_summary(store, other_id)
         views.append(SimilarCaseView("past case", other_id, similarity, summary, linked=True))
     return views
 
