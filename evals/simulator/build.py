@@ -10,42 +10,30 @@ from detectors.adapters import REAL_DATA_DIR
 from detectors.cases import Case
 from evals.simulator.acceptable import acceptable_actions
 from evals.simulator.context import SimContext, SimulatedUser
-from evals.simulator.fraud_account import account_takeover, card_testing, payment_fraud
-from evals.simulator.fraud_bots import click_fraud, scraping_bot
-from evals.simulator.fraud_orders import promo_abuse, refund_abuse, reseller_scalping
-from evals.simulator.fraud_reviews import fake_review, order_brushing
-from evals.simulator.legit import HARD_NEGATIVES, normal_user
+from evals.simulator.legit import normal_user
 from evals.simulator.persona import Where, random_hex
 from evals.simulator.plan import PlannedCase, plan_cases, split_plan
 from evals.simulator.real_pool import RealPool, load_real_pool
-
-FRAUD_GENERATORS: dict[str, Callable[[SimContext, str], SimulatedUser]] = {
-    "account_takeover": account_takeover,
-    "card_testing": card_testing,
-    "payment_fraud": payment_fraud,
-    "order_brushing": order_brushing,
-    "fake_review": fake_review,
-    "promo_abuse": promo_abuse,
-    "scraping_bot": scraping_bot,
-    "reseller_scalping": reseller_scalping,
-    "refund_abuse": refund_abuse,
-    "click_fraud": click_fraud,
-}
-INJECTING_GENERATORS: dict[str, Callable[..., SimulatedUser]] = {
-    "order_brushing": order_brushing,
-    "fake_review": fake_review,
-}
+from evals.simulator.versions import SIM_VERSIONS, SimVersion
 
 
 def simulate_user(ctx: SimContext, planned: PlannedCase, user_id: str) -> SimulatedUser:
-    """The generator the plan names, run for one user."""
+    """A generator of the context's simulator version for the planned case, run for one user."""
+    version = SIM_VERSIONS[ctx.version]
     if planned.fraud_type == "none":
         if planned.hard_negative is None:
             return normal_user(ctx, user_id)
-        return HARD_NEGATIVES[planned.hard_negative](ctx, user_id)
+        return version.hard_negatives[planned.hard_negative](ctx, user_id)
     if planned.inject:
-        return INJECTING_GENERATORS[planned.fraud_type](ctx, user_id, inject=True)
-    return FRAUD_GENERATORS[planned.fraud_type](ctx, user_id)
+        return _draw(ctx, version.injecting[planned.fraud_type])(ctx, user_id, inject=True)
+    return _draw(ctx, version.fraud[planned.fraud_type])(ctx, user_id)
+
+
+def _draw(
+    ctx: SimContext, generators: tuple[Callable[..., SimulatedUser], ...]
+) -> Callable[..., SimulatedUser]:
+    """One of the generators; a single one draws nothing from the stream (so sim_v1 is as was)."""
+    return generators[0] if len(generators) == 1 else ctx.rng.choice(generators)
 
 
 def simulate_cases(
@@ -78,19 +66,24 @@ def plan_case_sets(
     seed: int,
     fractions: list[float] | None = None,
     data_dir: Path = REAL_DATA_DIR,
-    max_events: int = 120,
+    max_events: int | None = None,
+    version: str = "v1",
 ) -> list[tuple[list[PlannedCase], SimContext]]:
     """The plan (or its stratified splits) with the context each part is generated in. Splits
-    draw on disjoint real users; all parts share one random stream, so generate them in order."""
+    draw on disjoint real users; all parts share one random stream, so generate them in order.
+    `max_events` defaults to the version's."""
+    sim: SimVersion = SIM_VERSIONS[version]
+    cap = sim.max_events if max_events is None else max_events
     rng = random.Random(seed)
-    plan = plan_cases(n, fraud_rate, rng)
+    kinds = tuple(sim.hard_negatives)
+    plan = plan_cases(n, fraud_rate, rng, sim.hard_negative_share, sim.injection_share, kinds)
     pool = load_real_pool(data_dir)
     if fractions is None:
-        return [(plan, SimContext(rng, pool, max_events))]
+        return [(plan, SimContext(rng, pool, cap, version=version))]
     parts = split_plan(plan, fractions)
     pools: list[RealPool] = pool.split(fractions, rng)
     shared: list[Where] = []
     return [
-        (part, SimContext(rng, part_pool, max_events, shared_places=shared))
+        (part, SimContext(rng, part_pool, cap, shared_places=shared, version=version))
         for part, part_pool in zip(parts, pools, strict=True)
     ]

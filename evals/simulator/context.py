@@ -22,6 +22,8 @@ class SimContext:
     """Cap per user: the most recent events are kept."""
     shared_places: list[Where] = field(default_factory=list)
     """Devices/networks that several abusive accounts reuse (promo-abuse farms), filled lazily."""
+    version: str = "v1"
+    """Simulator version (evals/simulator/versions.py): which generators the cases come from."""
 
     def replay_budget(self, reserve: int = 0) -> int:
         """Real events to replay so that, with logins and payments added and `reserve` events

@@ -35,6 +35,7 @@ def plan_cases(
     rng: random.Random,
     hard_negative_share: float = 0.25,
     injection_share: float = 0.35,
+    hard_negative_kinds: tuple[str, ...] = HARD_NEGATIVE_KINDS,
 ) -> list[PlannedCase]:
     """`n` cases in random order: round(n × fraud_rate) fraud cases spread over the ten types
     (counts differ by at most one), a share of the legitimate ones hard negatives, and a share
@@ -54,7 +55,7 @@ def plan_cases(
         plan += [PlannedCase(fraud_type, inject=index < injected) for index in range(count)]
     n_legit = n - n_fraud
     n_hard = round(n_legit * hard_negative_share)
-    kinds = list(HARD_NEGATIVE_KINDS)
+    kinds = list(hard_negative_kinds)
     rng.shuffle(kinds)
     plan += [
         PlannedCase("none", hard_negative=kinds[index % len(kinds)]) for index in range(n_hard)
