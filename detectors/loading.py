@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import orjson
+
 from detectors.cases import Case, parse_case
 from detectors.events import Event, EventError, parse_event
+from detectors.screening.flagged_records import ScreenedUser, parse_screened
 
 T = TypeVar("T")
 MAX_PROBLEMS_KEPT = 1000
@@ -70,6 +73,34 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
+def _decode_json_line(raw: bytes) -> Any:
+    """orjson for speed; a line it refuses is decoded by `json`, which decides and words the
+    error, so what is accepted and how a reject reads are the standard library's."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw.decode("utf-8"))
+
+
+def _read_parquet(path: Path, report: LoadReport) -> Iterator[Event]:
+    """Rows of a Parquet file whose columns are FORMATS.md event fields; row N is "line" N."""
+    import pyarrow.parquet as pq
+
+    number = 0
+    for batch in pq.ParquetFile(path).iter_batches():
+        for row in batch.to_pylist():
+            number += 1
+            report.read += 1
+            record = {key: value for key, value in row.items() if value is not None}
+            try:
+                event = parse_event(record)
+            except EventError as error:
+                report.reject(number, str(error))
+                continue
+            report.kept += 1
+            yield event
+
+
 def _read_jsonl(path: Path, parse: Callable[[Any], T], report: LoadReport) -> Iterator[T]:
     # Bytes, decoded line by line, so that one line that is not UTF-8 is rejected, not fatal.
     with _open_binary(path) as lines:
@@ -80,7 +111,7 @@ def _read_jsonl(path: Path, parse: Callable[[Any], T], report: LoadReport) -> It
                 continue
             report.read += 1
             try:
-                item = parse(json.loads(raw.decode("utf-8")))
+                item = parse(_decode_json_line(raw))
             except UnicodeDecodeError as error:
                 report.reject(number, f"not UTF-8 (byte {raw[error.start]:#04x} at {error.start})")
                 continue
@@ -103,18 +134,38 @@ def read_events(path: str | Path, fmt: str = "jsonl") -> tuple[list[Event], Load
     if not path.is_file():
         raise FileNotFoundError(f"event file not found: {path}")
     report = LoadReport(str(path))
-    if fmt == "jsonl":
-        events = list(_read_jsonl(path, parse_event, report))
+    return list(iter_events(path, fmt, report)), report
+
+
+def iter_events(path: Path, fmt: str, report: LoadReport) -> Iterator[Event]:
+    """Stream the events of one file in file order, counting every line in `report`.
+
+    `fmt="jsonl"` reads a `.parquet` file by its columns; `fmt="cases"` yields every case's
+    events."""
+    if fmt == "jsonl" and path.suffix == ".parquet":
+        yield from _read_parquet(path, report)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(path, parse_event, report)
     elif fmt == "cases":
-        events = [event for case in _read_jsonl(path, parse_case, report) for event in case.events]
+        for case in _read_jsonl(path, parse_case, report):
+            yield from case.events
     else:
         from detectors.adapters import ADAPTERS
 
         if fmt not in ADAPTERS:
             known = ", ".join(["jsonl", "cases", *sorted(ADAPTERS)])
             raise ValueError(f"unknown format {fmt!r}; expected one of: {known}")
-        events = list(ADAPTERS[fmt].read(path, report))
-    return events, report
+        yield from ADAPTERS[fmt].read(path, report)
+
+
+def iter_cases(path: Path, report: LoadReport) -> Iterator[Case]:
+    """Stream the cases of one FORMATS.md case file, counting every line in `report`."""
+    return _read_jsonl(path, parse_case, report)
+
+
+def iter_screened(path: Path, report: LoadReport) -> Iterator[ScreenedUser]:
+    """Stream the records of a `screen` flagged-users file (README, "Screening at scale")."""
+    return _read_jsonl(path, parse_screened, report)
 
 
 def read_cases(path: str | Path) -> tuple[list[Case], LoadReport]:
@@ -123,4 +174,13 @@ def read_cases(path: str | Path) -> tuple[list[Case], LoadReport]:
     if not path.is_file():
         raise FileNotFoundError(f"case file not found: {path}")
     report = LoadReport(str(path))
-    return list(_read_jsonl(path, parse_case, report)), report
+    return list(iter_cases(path, report)), report
+
+
+def read_screened(path: str | Path) -> tuple[list[ScreenedUser], LoadReport]:
+    """Load a `screen` flagged-users file (plain or .gz): each user's events with its score."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"screened-users file not found: {path}")
+    report = LoadReport(str(path))
+    return list(iter_screened(path, report)), report

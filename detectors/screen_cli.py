@@ -1,53 +1,38 @@
-"""`fraudlens screen`: score every user's sequence in a file and write the flagged ones."""
+"""`fraudlens screen`: score every user's sequence in event files and write the flagged ones."""
 
 from __future__ import annotations
 
-import json
-import time
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Literal
 
 import typer
 
-from detectors.cli_input import FormatOption, check_format, load_detector_or_exit, load_or_exit
+from detectors.cli_input import FormatOption, check_format, load_detector_or_exit
 
-if TYPE_CHECKING:
-    from detectors.scores import SequenceScore
-    from detectors.sequences import Sequence
-
-
-def _screen_record(
-    result: SequenceScore, sequence: Sequence, case_id: str | None, top: int
-) -> dict[str, Any]:
-    from detectors.events import format_ts
-
-    record: dict[str, Any] = {"user_id": result.user_id}
-    if case_id is not None:
-        record["case_id"] = case_id
-    record.update(
-        score=round(result.score, 6),
-        flagged=result.flagged,
-        n_events=len(sequence),
-        top_events=[
-            {
-                "index": event.index,
-                "ts": format_ts(sequence.events[event.index].ts),
-                "action": sequence.events[event.index].action,
-                "token": event.token,
-                "nll": round(event.nll, 4),
-                "rank": event.rank,
-            }
-            for event in result.top_events(top)
-        ],
-    )
-    if result.fraud_type_probs is not None:
-        record["fraud_type_probs"] = {k: round(v, 4) for k, v in result.fraud_type_probs.items()}
-    return record
+Engine = Literal["local", "ray"]
 
 
 def screen(
-    file: Annotated[Path, typer.Argument(help="Events or cases to screen.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL of users written.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Event or case files (or folders of them) to screen.")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Users written: a .jsonl/.parquet file, else a folder of shards."
+        ),
+    ],
+    flagged_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the flagged users with all their events (`--format screened`, "
+            "read by investigate / eval run): a .jsonl file, else a folder of shards."
+        ),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option(help="Shard format when --output is a folder: jsonl or parquet.")
+    ] = "jsonl",
     model: Annotated[
         Path | None, typer.Option("--model", help="Detector folder; default: the bundled model.")
     ] = None,
@@ -56,36 +41,62 @@ def screen(
     all_users: Annotated[
         bool, typer.Option("--all", help="Write every user, not only the flagged ones.")
     ] = False,
-    threads: Annotated[int | None, typer.Option(help="CPU threads; default every core.")] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="local: one process, bounded memory; ray: a Ray cluster.")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join (auto, ray://host:10001); default: start one here."),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Ray engine: detector actors.")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Sequences scored per detector call.")] = 1024,
+    shard_mb: Annotated[
+        int, typer.Option(help="Local engine: input text (MB) per on-disk shard; bounds memory.")
+    ] = 96,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="CPU threads (per Ray worker); default every core (shared by workers)."),
+    ] = None,
 ) -> None:
     """Score every user's sequence; write the flagged ones with their most surprising events."""
     if top < 0:
         raise typer.BadParameter(f"--top must be ≥ 0, got {top}")
-    from detectors.training import use_all_cores
-
+    if workers < 1 or batch_size < 1 or shard_mb < 1:
+        raise typer.BadParameter(
+            f"must be ≥ 1: workers {workers}, batch-size {batch_size}, shard-mb {shard_mb}"
+        )
     check_format(fmt)
+    from detectors.screening.input_files import expand_inputs
+    from detectors.screening.run import EngineOptions, run_screen
+    from detectors.screening.scoring import ScreenOutput
+    from detectors.screening.writers import OUTPUT_FORMATS
+
+    if output_format not in OUTPUT_FORMATS:
+        known = ", ".join(OUTPUT_FORMATS)
+        raise typer.BadParameter(
+            f"{output_format!r} is not one of {known}", param_hint="--output-format"
+        )
+    inputs = expand_inputs(files)
+    missing = [str(path) for path in inputs if not path.is_file()]
+    if missing or not inputs:
+        raise typer.BadParameter(
+            f"file not found: {', '.join(missing) or files}", param_hint="FILES"
+        )
     detector = load_detector_or_exit(model)
-    use_all_cores(threads)
-    started = time.perf_counter()
-    loaded = load_or_exit(file, fmt)
-    results = detector.explain(loaded.sequences)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    case_ids: list[str | None] = [None] * len(results)
-    if loaded.case_ids is not None:
-        case_ids = list(loaded.case_ids)
-    written = 0
-    with output.open("w", encoding="utf-8") as out:
-        for result, sequence, case_id in zip(results, loaded.sequences, case_ids, strict=True):
-            if result.flagged or all_users:
-                record = _screen_record(result, sequence, case_id, top)
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                written += 1
-    elapsed = time.perf_counter() - started
-    events = sum(len(sequence) for sequence in loaded.sequences)
-    flagged = sum(result.flagged for result in results)
+    options = EngineOptions(engine, workers, batch_size, shard_mb * 2**20, threads, address)
+    destination = ScreenOutput(output, output_format, flagged_out, top, all_users)
+    run = run_screen(inputs, fmt, model, destination, options)
+    for report in run.reports:
+        report.print_to(sys.stderr, max_problems=5)
+    if run.counts.users == 0:
+        names = ", ".join(str(path) for path in inputs)
+        typer.echo(f"error: {names} has 0 usable events (rejected {run.rejected})", err=True)
+        raise typer.Exit(2)
+    counts = run.counts
     typer.echo(
-        f"users {len(results)}  events {events}  flagged {flagged}  "
-        f"rate {flagged / len(results):.2%}  rejected lines {loaded.report.rejected}  "
-        f"{elapsed:.2f} s  {events / elapsed:,.0f} events/s  "
-        f"model {detector.version}  wrote {written} to {output}"
+        f"users {counts.users}  events {counts.events}  flagged {counts.flagged}  "
+        f"rate {counts.flagged / counts.users:.2%}  rejected lines {run.rejected}  "
+        f"{run.elapsed_s:.2f} s  {run.events_per_s:,.0f} events/s  "
+        f"peak memory {run.peak_mib:,.0f} MiB  engine {engine}  "
+        f"model {detector.version}  wrote {counts.written} to {output}"
     )

@@ -7,11 +7,14 @@ from pathlib import Path
 
 from detectors.adapters import FORMAT_NAMES, read_labels
 from detectors.cases import FRAUD_TYPES
-from detectors.loading import LoadReport, read_cases, read_events
+from detectors.loading import LoadReport, read_cases, read_events, read_screened
+from detectors.screening.flagged_records import SCREENED_FORMAT
 from detectors.sequences import Sequence, group_sequences, order_events
 
 REAL_LABEL_TYPES = {"talkingdata": "click_fraud", "fraud_data": "payment_fraud"}
 """The fraud type a positive label of each labelled real data set stands for."""
+LOADER_FORMATS: tuple[str, ...] = (*FORMAT_NAMES, SCREENED_FORMAT)
+"""Every format `load_sequences` reads: the event formats and `screen`'s flagged users."""
 
 
 @dataclass(slots=True)
@@ -26,8 +29,14 @@ class LoadedSequences:
 
 def load_sequences(path: str | Path, fmt: str, with_labels: bool = False) -> LoadedSequences:
     """Read `path` in format `fmt`; labels come from case files or the labelled real sets."""
-    if fmt not in FORMAT_NAMES:
-        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMAT_NAMES)}")
+    if fmt not in LOADER_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(LOADER_FORMATS)}")
+    if fmt == SCREENED_FORMAT:
+        if with_labels:
+            raise ValueError(f"format {fmt!r} carries scores, not labels")
+        screened, report = read_screened(path)
+        sequences = [Sequence(user.user_id, order_events(user.events)) for user in screened]
+        return LoadedSequences(sequences, None, [user.case_id for user in screened], report)
     if fmt == "cases":
         cases, report = read_cases(path)
         sequences = [Sequence(case.events[0].user_id, order_events(case.events)) for case in cases]

@@ -1,0 +1,29 @@
+"""Events as compact bytes, for shard files and Ray blocks (marshal: fast, JSON values only)."""
+
+from __future__ import annotations
+
+import marshal
+import zlib
+from dataclasses import fields
+from typing import Any
+
+from detectors.events import Event
+
+EVENT_FIELDS: tuple[str, ...] = tuple(item.name for item in fields(Event))
+
+
+def event_tuple(event: Event) -> tuple[Any, ...]:
+    return tuple(getattr(event, name) for name in EVENT_FIELDS)
+
+
+def pack_events(events: list[Event]) -> bytes:
+    return marshal.dumps([event_tuple(event) for event in events])
+
+
+def unpack_events(blob: bytes) -> list[Event]:
+    return [Event(*values) for values in marshal.loads(blob)]
+
+
+def shard_of(key: str, shards: int) -> int:
+    """The same shard for the same key in every process (unlike `hash`, which is salted)."""
+    return zlib.crc32(key.encode("utf-8")) % shards

@@ -1,0 +1,39 @@
+"""The files a screen reads, and their events keyed by what groups them (user or case)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from detectors.events import Event
+from detectors.loading import LoadReport, iter_cases, iter_events
+
+GZIP_EXPANSION = 6
+"""A rough text-to-gzip ratio of event files, for sizing shards before reading them."""
+
+
+def expand_inputs(paths: list[Path]) -> list[Path]:
+    """Files as given; a folder stands for the files in it (sorted, hidden ones left out)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        else:
+            files.append(path)
+    return files
+
+
+def text_bytes(files: list[Path]) -> int:
+    """About how many bytes of text the files hold once decompressed."""
+    return sum(f.stat().st_size * (GZIP_EXPANSION if f.suffix == ".gz" else 1) for f in files)
+
+
+def case_sequences(path: Path, report: LoadReport) -> Iterator[tuple[str, list[Event]]]:
+    """Each case of a case file with its events: one sequence per case, as `load_sequences`."""
+    for case in iter_cases(path, report):
+        yield case.case_id, case.events
+
+
+def user_events(path: Path, fmt: str, report: LoadReport) -> Iterator[Event]:
+    """Every event of an event file, in file order."""
+    return iter_events(path, fmt, report)

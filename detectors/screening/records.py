@@ -1,0 +1,49 @@
+"""What `screen` writes per user, and per flagged user with its events (`screened` format)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detectors.events import format_ts
+from detectors.scores import SequenceScore
+from detectors.sequences import Sequence
+
+
+def user_record(
+    result: SequenceScore, sequence: Sequence, case_id: str | None, top: int
+) -> dict[str, Any]:
+    """Score, flag, event count and the `top` most surprising events of one user."""
+    record: dict[str, Any] = {"user_id": result.user_id}
+    if case_id is not None:
+        record["case_id"] = case_id
+    record.update(
+        score=round(result.score, 6),
+        flagged=result.flagged,
+        n_events=len(sequence),
+        top_events=[
+            {
+                "index": event.index,
+                "ts": format_ts(sequence.events[event.index].ts),
+                "action": sequence.events[event.index].action,
+                "token": event.token,
+                "nll": round(event.nll, 4),
+                "rank": event.rank,
+            }
+            for event in result.top_events(top)
+        ],
+    )
+    if result.fraud_type_probs is not None:
+        record["fraud_type_probs"] = {k: round(v, 4) for k, v in result.fraud_type_probs.items()}
+    return record
+
+
+def screened_record(
+    user: dict[str, Any], sequence: Sequence, detector_version: str
+) -> dict[str, Any]:
+    """A user record plus every event it was scored on: what `--format screened` reads."""
+    return {
+        "case_id": user.get("case_id", user["user_id"]),
+        **user,
+        "detector_version": detector_version,
+        "events": [event.to_record() for event in sequence.events],
+    }

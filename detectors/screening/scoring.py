@@ -1,0 +1,108 @@
+"""Score sequences with one loaded detector and write their records: what every engine shares."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from detectors.screening.records import screened_record, user_record
+from detectors.screening.writers import ShardWriter, is_single_file, output_format
+from detectors.sequences import Sequence
+
+if TYPE_CHECKING:
+    from detectors.detector import LSTMDetector
+
+
+@dataclass(slots=True)
+class ScreenCounts:
+    users: int = 0
+    events: int = 0
+    flagged: int = 0
+    written: int = 0
+
+    def add(self, other: ScreenCounts) -> None:
+        self.users += other.users
+        self.events += other.events
+        self.flagged += other.flagged
+        self.written += other.written
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenOutput:
+    """Where a screen writes. A path ending in `.jsonl` / `.parquet` is one file, joined from
+    shards at the end; any other path is a folder of shards."""
+
+    users: Path
+    """Every user with `all_users`, else the flagged ones: score, flag, top events."""
+    users_format: str = "jsonl"
+    """For a folder of shards: `jsonl` or `parquet`."""
+    flagged: Path | None = None
+    """The flagged users with all their events (`screened` format, JSONL), when asked for."""
+    top: int = 5
+    all_users: bool = False
+
+    def _staging(self, path: Path) -> Path:
+        return path.with_name(f".{path.name}.shards") if is_single_file(path) else path
+
+    def users_writer(self) -> ShardWriter:
+        fmt = output_format(self.users, self.users_format)
+        return ShardWriter(self._staging(self.users), "users", fmt)
+
+    def flagged_writer(self) -> ShardWriter | None:
+        if self.flagged is None:
+            return None
+        return ShardWriter(self._staging(self.flagged), "flagged", "jsonl")
+
+    def writers(self) -> list[ShardWriter]:
+        flagged = self.flagged_writer()
+        return [self.users_writer(), *([flagged] if flagged else [])]
+
+    def start(self) -> None:
+        for writer in self.writers():
+            writer.clear()
+
+    def finish(self) -> None:
+        """Join the shards of a one-file output into that file."""
+        for writer, path in zip(self.writers(), (self.users, self.flagged), strict=False):
+            if path is not None and is_single_file(path):
+                writer.join_into(path)
+                shutil.rmtree(writer.directory)
+
+
+class SequenceScreener:
+    """Loads the detector once (a Ray actor keeps it for every batch) and screens batches."""
+
+    def __init__(self, model: str | None, output: ScreenOutput) -> None:
+        from detectors.detector import load_detector
+
+        self.detector: LSTMDetector = load_detector(Path(model) if model else None)
+        self.output = output
+        self.users_writer = output.users_writer()
+        self.flagged_writer = output.flagged_writer()
+
+    def screen(
+        self, sequences: list[Sequence], case_ids: list[str] | None, shard_name: str
+    ) -> ScreenCounts:
+        """Score `sequences`, write their records as shard `shard_name`, and count them."""
+        results = self.detector.explain(sequences)
+        users: list[dict[str, Any]] = []
+        flagged: list[dict[str, Any]] = []
+        for index, (result, sequence) in enumerate(zip(results, sequences, strict=True)):
+            if not (result.flagged or self.output.all_users):
+                continue
+            case_id = case_ids[index] if case_ids is not None else None
+            record = user_record(result, sequence, case_id, self.output.top)
+            users.append(record)
+            if result.flagged and self.flagged_writer is not None:
+                flagged.append(screened_record(record, sequence, self.detector.version))
+        self.users_writer.write(shard_name, users)
+        if self.flagged_writer is not None:
+            self.flagged_writer.write(shard_name, flagged)
+        return ScreenCounts(
+            users=len(sequences),
+            events=sum(len(sequence) for sequence in sequences),
+            flagged=sum(result.flagged for result in results),
+            written=len(users),
+        )
