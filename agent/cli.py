@@ -25,7 +25,7 @@ def _register_commands() -> None:
     from agent import investigate_cli
     from agent.api import api_cli
     from agent.llm import llm_cli
-    from detectors import bench_cli, screen_cli, train_cli
+    from detectors import bench_cli, bench_screen_cli, screen_cli, train_cli
     from evals import detector_quality, eval_cli, simulate_cli
 
     app.command("train")(train_cli.train)
@@ -33,6 +33,7 @@ def _register_commands() -> None:
     app.command("investigate")(investigate_cli.investigate)
     app.command("simulate")(simulate_cli.simulate)
     bench_app.command("detector")(bench_cli.bench_detector)
+    bench_app.command("screen")(bench_screen_cli.bench_screen)
     bench_app.command("api")(api_cli.bench_api)
     bench_app.command("llm")(llm_cli.bench_llm)
     eval_app.command("detector")(detector_quality.eval_detector)

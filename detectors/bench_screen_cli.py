@@ -1,0 +1,131 @@
+"""`fraudlens bench screen`: events/s and peak memory, local vs Ray with 1 and 2 workers."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from detectors.cli_input import FormatOption, check_format, load_detector_or_exit
+
+if TYPE_CHECKING:
+    from detectors.screening.run import EngineOptions, ScreenRun
+
+
+def _load_average() -> str:
+    return "/".join(f"{load:.1f}" for load in os.getloadavg())
+
+
+def _scores(users_dir: Path) -> dict[str, tuple[float, bool]]:
+    import json
+
+    scores: dict[str, tuple[float, bool]] = {}
+    for path in sorted(users_dir.glob("users-*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                record = json.loads(line)
+                key = record.get("case_id", record["user_id"])
+                scores[key] = (record["score"], record["flagged"])
+    return scores
+
+
+def _parse_only(files: list[Path], fmt: str) -> tuple[int, float]:
+    """Events and seconds to read and validate every line, no grouping or scoring."""
+    from detectors.loading import LoadReport
+    from detectors.screening.input_files import user_events
+
+    started = time.perf_counter()
+    events = 0
+    for path in files:
+        events += sum(1 for _ in user_events(path, fmt, LoadReport(str(path))))
+    return events, time.perf_counter() - started
+
+
+def bench_screen(
+    files: Annotated[
+        list[Path], typer.Argument(help="Event files (or folders), e.g. ≥ 5M simulated events.")
+    ],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Detector folder; default: the bundled model.")
+    ] = None,
+    fmt: FormatOption = "jsonl",
+    ray_workers: Annotated[
+        str, typer.Option(help="Comma-separated Ray worker counts to run after the local one.")
+    ] = "1,2",
+    batch_size: Annotated[int, typer.Option(help="Sequences scored per detector call.")] = 1024,
+    shard_mb: Annotated[int, typer.Option(help="Local engine: input MB per shard.")] = 96,
+    parse_only: Annotated[
+        bool, typer.Option(help="Also time reading and validating alone (where time goes).")
+    ] = True,
+    scratch: Annotated[
+        Path | None, typer.Option(help="Folder for the runs' outputs; default a temporary one.")
+    ] = None,
+) -> None:
+    """Screen the same files with each engine in one run; events/s, peak memory, same scores."""
+    check_format(fmt)
+    try:
+        worker_counts = [int(part) for part in ray_workers.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{ray_workers!r}", param_hint="--ray-workers") from None
+    if any(count < 1 for count in worker_counts):
+        raise typer.BadParameter(f"{ray_workers!r}: each ≥ 1", param_hint="--ray-workers")
+    from detectors.screening.input_files import expand_inputs
+    from detectors.screening.run import EngineOptions, run_screen
+    from detectors.screening.scoring import ScreenOutput
+
+    inputs = expand_inputs(files)
+    missing = [str(path) for path in inputs if not path.is_file()]
+    if missing or not inputs:
+        raise typer.BadParameter(f"not found: {', '.join(missing) or files}", param_hint="FILES")
+    detector = load_detector_or_exit(model)
+    size_mb = sum(path.stat().st_size for path in inputs) / 2**20
+    typer.echo(
+        f"{len(inputs)} files, {size_mb:,.0f} MB; model {detector.version}; "
+        f"{os.cpu_count()} CPUs; load average before {_load_average()}"
+    )
+    del detector
+    plans = [EngineOptions("local", 1, batch_size, shard_mb * 2**20)]
+    plans += [EngineOptions("ray", count, batch_size) for count in worker_counts]
+    folder = Path(scratch or tempfile.mkdtemp(prefix="fraudlens-bench-screen-"))
+    typer.echo(
+        f"{'engine':<10}{'workers':>8}{'events':>12}{'users':>9}{'seconds':>9}"
+        f"{'events/s':>11}{'peak MiB':>10}  load avg 1/5/15 m after"
+    )
+    if parse_only:
+        events, seconds = _parse_only(inputs, fmt)
+        typer.echo(
+            f"{'parse only':<10}{1:>8}{events:>12,}{'':>9}{seconds:>9.1f}"
+            f"{events / seconds:>11,.0f}{'':>10}  {_load_average()}"
+        )
+    runs: list[tuple[EngineOptions, ScreenRun, Path]] = []
+    for plan in plans:
+        users_dir = folder / f"{plan.engine}-{plan.workers}"
+        output = ScreenOutput(users_dir, "jsonl", None, top=5, all_users=True)
+        run = run_screen(inputs, fmt, model, output, plan)
+        runs.append((plan, run, users_dir))
+        typer.echo(
+            f"{plan.engine:<10}{plan.workers:>8}{run.counts.events:>12,}{run.counts.users:>9,}"
+            f"{run.elapsed_s:>9.1f}{run.events_per_s:>11,.0f}{run.peak_mib:>10,.0f}"
+            f"  {_load_average()}"
+        )
+    _compare(runs)
+    typer.echo(f"outputs in {folder}")
+
+
+def _compare(runs: list[tuple[EngineOptions, ScreenRun, Path]]) -> None:
+    """Every engine's scores and flags against the local run's, and its speed relative to it."""
+    _, local_run, local_dir = runs[0]
+    reference = _scores(local_dir)
+    for plan, run, users_dir in runs[1:]:
+        scores = _scores(users_dir)
+        differ = sum(scores.get(key) != value for key, value in reference.items())
+        differ += len(scores.keys() - reference.keys())
+        share = run.events_per_s / local_run.events_per_s
+        typer.echo(
+            f"{plan.engine} {plan.workers} workers vs local: {share:.0%} of its events/s; "
+            f"{differ} of {len(reference)} users differ in score or flag"
+        )
