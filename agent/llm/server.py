@@ -133,14 +133,15 @@ class LocalModelServer:
 
     def _stop_on_sigterm(self) -> None:
         # `kill PID` of whatever started the server (investigate, eval run, serve) must stop the
-        # vLLM child too: Python's default SIGTERM exits without running `__exit__`.
-        if threading.current_thread() is threading.main_thread():
+        # vLLM child too: Python's default SIGTERM exits without running `__exit__`. Only the
+        # main thread may set handlers; a restart from a worker keeps the first start's handler.
+        if _in_main_thread() and self._previous_sigterm is None:
             self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
 
     def stop(self) -> None:
         """SIGTERM the server's process group, then SIGKILL what is left after a grace period."""
         process, self._process = self._process, None
-        if self._previous_sigterm is not None:
+        if self._previous_sigterm is not None and _in_main_thread():
             signal.signal(signal.SIGTERM, self._previous_sigterm)
             self._previous_sigterm = None
         if process is None:
@@ -206,6 +207,10 @@ class LocalModelServer:
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _is_cpu_build() -> bool:

@@ -70,7 +70,8 @@ def local_model_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.delenv("FRAUDLENS_LLM_BASE_URL", raising=False)
     monkeypatch.setenv("FRAUDLENS_LLM_MODEL", "smollm2-135m")
     monkeypatch.setenv("FRAUDLENS_LLM_PORT", str(port))
-    monkeypatch.setenv("FRAUDLENS_LLM_MAX_RETRIES", "1")
+    monkeypatch.setenv("FRAUDLENS_LLM_MAX_RETRIES", "0")
+    monkeypatch.setenv("FRAUDLENS_LLM_MAX_TOKENS", "128")  # short answers: a fast first verdict
     monkeypatch.setenv("FRAUDLENS_CHECKPOINT_DB", str(tmp_path / "checkpoints.sqlite"))
     get_settings.cache_clear()
     yield port
