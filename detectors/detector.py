@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from detectors.aggregate_profile import AggregateProfile
 from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
 from detectors.behaviour import BEHAVIOUR_SIGNALS, behaviour_signals
 from detectors.calibration import TailCalibration, fuse_tail_probabilities
@@ -43,6 +44,8 @@ CONFIG_FILE = "detector.json"
 FORMAT_VERSION = 3
 CALIBRATION_SHARE = 0.2
 """Share of the legitimate training sequences held out of training to calibrate the score on."""
+AGGREGATE_SIGNAL = "aggregate_distance"
+"""How far the user's per-user aggregates are from the typical legitimate user's."""
 SUPERVISED_SIGNAL = "p_fraud"
 """The supervised head's 1 − P(none), a signal beside the self-supervised ones."""
 
@@ -108,6 +111,7 @@ class LSTMDetector(BaseDetector):
         self.tokenizer_: EventTokenizer | None = None
         self.model_: SequenceLSTM | None = None
         self.top_g_: int = 1
+        self.aggregate_profile_: AggregateProfile | None = None
         self.calibrations_: dict[str, TailCalibration] = {}
         self.threshold_: float | None = None
         self.history_: list[dict[str, float]] = []
@@ -138,6 +142,10 @@ class LSTMDetector(BaseDetector):
         type_ids = None if labels is None else _type_ids(labels)
         train_rows, calibration_rows = self._calibration_split(type_ids, len(sequences))
         calibration = [sequences[i] for i in calibration_rows]
+        train_legit = [
+            sequences[i] for i in train_rows if type_ids is None or type_ids[i] == 0
+        ] or calibration
+        self.aggregate_profile_ = AggregateProfile.fit(train_legit)
         config = LSTMConfig(
             feature_sizes=self.tokenizer_.feature_sizes,
             vocab_size=self.tokenizer_.vocab_size,
@@ -210,7 +218,7 @@ class LSTMDetector(BaseDetector):
     def signal_names(self) -> tuple[str, ...]:
         """Every signal the score fuses, in column order."""
         supervised = (SUPERVISED_SIGNAL,) if self.supervised else ()
-        return (*SURPRISE_SIGNALS, *BEHAVIOUR_SIGNALS, *supervised)
+        return (*SURPRISE_SIGNALS, *BEHAVIOUR_SIGNALS, AGGREGATE_SIGNAL, *supervised)
 
     # --- scoring -------------------------------------------------------------------------
     def decision_function(self, sequences: SequenceOf[Sequence]) -> np.ndarray:
@@ -224,7 +232,13 @@ class LSTMDetector(BaseDetector):
 
     def signal_values(self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence]) -> np.ndarray:
         """(B, S) raw signals in `signal_names` order."""
-        columns = [surprise_signals(arrays, self.top_g_), behaviour_signals(sequences)]
+        if self.aggregate_profile_ is None:
+            raise NotFittedError("LSTMDetector has no aggregate profile; call fit(sequences)")
+        columns = [
+            surprise_signals(arrays, self.top_g_),
+            behaviour_signals(sequences),
+            self.aggregate_profile_.distance(sequences)[:, None],
+        ]
         if arrays.type_probs is not None:
             columns.append(1.0 - arrays.type_probs[:, :1].astype(np.float64))
         return np.concatenate(columns, axis=1)
@@ -379,6 +393,9 @@ class LSTMDetector(BaseDetector):
         detector.model_ = model.to(select_device(device)).eval()
         detector.threshold_ = float(meta["threshold"])
         detector.top_g_ = int(meta["calibration"]["top_g"])
+        detector.aggregate_profile_ = AggregateProfile.from_dict(
+            meta["calibration"]["aggregate_profile"]
+        )
         detector.calibrations_ = {
             name: TailCalibration.from_dict(data)
             for name, data in meta["calibration"]["signals"].items()
@@ -413,6 +430,9 @@ class LSTMDetector(BaseDetector):
             "sequences held out from training); flagged when score >= threshold",
             "flag_budget": self.contamination,
             "top_g": self.top_g_,
+            "aggregate_profile": self.aggregate_profile_.to_dict()
+            if self.aggregate_profile_
+            else None,
             "signals": {name: tail.to_dict() for name, tail in self.calibrations_.items()},
         }
 

@@ -9,6 +9,9 @@ import numpy as np
 SURPRISE_SIGNALS = ("max_surprise", "top3_surprise", "top_g_misses", "end_surprise")
 """Each higher = less like the legitimate sequences the next-event model learned."""
 TOP_K = 3
+MISS_WINDOW = 16
+"""Top-g misses are counted within the worst run of this many events (the end included), so
+that a long honest history does not add up misses a short one never could."""
 
 
 @dataclass
@@ -37,6 +40,8 @@ def surprise_signals(surprises: EventSurprises, top_g: int) -> np.ndarray:
     ):
         every_nll = np.append(nll, end_nll)
         worst = np.sort(every_nll)[::-1][:TOP_K]
-        misses = int((rank > top_g).sum()) + int(end_rank > top_g)
-        rows.append([float(worst[0]), float(worst.mean()), float(misses), float(end_nll)])
+        missed = np.append(rank > top_g, end_rank > top_g).astype(np.float64)
+        window = min(MISS_WINDOW, missed.size)
+        misses = float(np.convolve(missed, np.ones(window), mode="valid").max())
+        rows.append([float(worst[0]), float(worst.mean()), misses, float(end_nll)])
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(SURPRISE_SIGNALS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from detectors.cases import FRAUD_TYPES
 from detectors.detector import DEFAULT_MODEL_DIR, LSTMDetector, default_model_dir, load_detector
+from detectors.sequences import Sequence
 from detectors.tokenizer import NotFittedError
 from detectors.training import padded_batch
 
@@ -135,3 +137,27 @@ def test_bundled_default_model_loads_and_scores() -> None:
     results = detector.explain(sequences)
     assert [len(r.events) for r in results] == [len(s) for s in sequences]
     assert all(r.flagged == (r.score >= detector.threshold_) for r in results)
+
+
+def test_a_sequence_cut_short_is_surprising_at_its_end(unsupervised: LSTMDetector) -> None:
+    sequences, _ = make_sequences(60, 0, seed=11)
+    cut = [Sequence(s.user_id, s.events[:2]) for s in sequences]
+    full_end = unsupervised.surprise_arrays(sequences).end_nll
+    cut_end = unsupervised.surprise_arrays(cut).end_nll
+    assert np.median(cut_end) > np.median(full_end) + 0.5  # every full one ends with a logout
+    scored = unsupervised.explain(cut[:3])
+    assert all(r.end_surprise is not None and r.end_surprise > 0 for r in scored)
+    assert all(len(r.events) == 2 for r in scored)  # no entries for the begin or the end
+
+
+def test_the_calibration_is_saved_and_the_budget_holds(
+    unsupervised: LSTMDetector, tmp_path: Path
+) -> None:
+    legit, _ = make_sequences(300, 0, seed=12)
+    assert unsupervised.predict(legit).mean() <= 0.12  # fitted for 5 % on held-out legit users
+    meta = json.loads((unsupervised.save(tmp_path / "m") / "detector.json").read_text())
+    assert meta["calibration"]["flag_budget"] == unsupervised.contamination
+    assert set(meta["calibration"]["signals"]) == set(unsupervised.signal_names)
+    result = unsupervised.explain(legit[:1])[0]
+    assert result.signal_tail_probabilities is not None
+    assert set(result.signal_tail_probabilities) == set(unsupervised.signal_names)

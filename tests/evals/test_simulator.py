@@ -281,3 +281,22 @@ def test_a_real_data_folder_without_the_data_sets_is_refused(tmp_path: Path) -> 
     result = CliRunner().invoke(_cli(), args)
     assert result.exit_code == 2
     assert "not found" in result.output
+
+
+def test_sim_v2_draws_more_variants_and_noisier_hard_negatives() -> None:
+    from evals.simulator.injection import MORE_LANGUAGES
+    from evals.simulator.versions import SIM_V1, SIM_V2
+
+    cases: list[Case] = []
+    for plan, ctx in plan_case_sets(300, 0.5, seed=5, version="v2"):
+        assert ctx.version == "v2" and ctx.max_events == SIM_V2.max_events
+        cases += simulate_cases(plan, ctx)
+    assert {case.fraud_type for case in cases} == set(FRAUD_TYPES)
+    assert all(len(case.events) <= SIM_V2.max_events for case in cases)
+    notes = " ".join(case.notes for case in cases)
+    for variant in ("(v2, quiet)", "(v2, low and slow)", "(v2, ring of", "scraping bot (v2)"):
+        assert variant in notes
+    kinds = {case.extra["tags"][1] for case in cases if "hard_negative" in case.extra["tags"]}
+    assert kinds - set(SIM_V1.hard_negatives)  # kinds sim_v1 never makes
+    texts = [e.text for case in cases for e in case.events if e.text]
+    assert any(attack in text for text in texts for attack in MORE_LANGUAGES)
