@@ -83,7 +83,7 @@ def bench_model(
         latency_p50_s=_quantile(latencies, 0.50),
         latency_p95_s=_quantile(latencies, 0.95),
         verdicts_per_hour=len(timed) / wall_s * 3600,
-        prefix_cache_hit_rate=_hit_rate(before, after),
+        prefix_cache_hit_rate=hit_rate(before, after),
     )
 
 
@@ -115,20 +115,27 @@ def _quantile(ordered: list[float], q: float) -> float:
 def _prefix_cache_counters(metrics_url: str) -> tuple[float, float] | None:
     """(queried, hit) prompt tokens so far from vLLM's Prometheus metrics; None elsewhere."""
     try:
-        text = httpx.get(metrics_url, timeout=10.0).text
+        response = httpx.get(metrics_url, timeout=10.0)
     except httpx.HTTPError:
         return None
+    return prefix_cache_counters(response.text) if response.is_success else None
+
+
+def prefix_cache_counters(metrics_text: str) -> tuple[float, float] | None:
+    """(queried, hit) prompt-token totals in a Prometheus text page, summed over engines."""
     totals = {"vllm:prefix_cache_queries_total": 0.0, "vllm:prefix_cache_hits_total": 0.0}
-    for line in text.splitlines():
+    found = False
+    for line in metrics_text.splitlines():
         name = line.split("{", 1)[0].split(" ", 1)[0]
         if name in totals:
             totals[name] += float(line.rsplit(" ", 1)[1])
+            found = True
+    if not found:
+        return None
     return totals["vllm:prefix_cache_queries_total"], totals["vllm:prefix_cache_hits_total"]
 
 
-def _hit_rate(
-    before: tuple[float, float] | None, after: tuple[float, float] | None
-) -> float | None:
+def hit_rate(before: tuple[float, float] | None, after: tuple[float, float] | None) -> float | None:
     if before is None or after is None or after[0] <= before[0]:
         return None
     return (after[1] - before[1]) / (after[0] - before[0])
