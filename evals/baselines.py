@@ -9,7 +9,7 @@ from agent.verdict import FraudType, RiskAction
 from detectors.rules import RuleDetector
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
-from evals.run_dir import Decision
+from evals.records import Decision
 
 ACTION_FOR_TYPE: dict[str, RiskAction] = {
     "none": "monitor",

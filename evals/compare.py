@@ -6,9 +6,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.metrics import ScoreTable, metric_specs, paired_bootstrap_diff
-from evals.report import format_value
-from evals.run_dir import RunDir
+from evals.bootstrap import paired_bootstrap_diff
+from evals.catalogue import metric_specs
+from evals.records import RunDir
+from evals.report_format import format_value
+from evals.statistics import ScoreTable
 
 
 @dataclass(frozen=True, slots=True)

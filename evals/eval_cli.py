@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import platform
-import time
-from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from agent.policy import RiskPolicy
-from agent.settings import Settings, get_settings
-from detectors.cases import Case
-from detectors.detector import load_detector
-from detectors.loading import read_cases
-from detectors.rules import RuleDetector
-from evals.compare import compare_runs, render_comparison
-from evals.metrics import summarize_run
-from evals.pipeline import open_pipeline
-from evals.report import format_scalar, write_report
-from evals.run_dir import METRICS_FILE, RunDir, RunDirError, file_sha256, package_version
-from evals.solver import Baselines, solve_cases
+if TYPE_CHECKING:
+    from agent.settings import Settings
+    from evals.records import CaseRecord, RunDir
+    from evals.task import Dataset, EvalTask
 
 DEFAULT_BOOTSTRAP_ROUNDS = 1000
+TypeGuessOption = Literal["shown", "hidden", "wrong"]
+"""evals.type_guess.TypeGuess, spelt here so `--help` imports nothing heavy."""
 CHECKPOINT_FILE = "checkpoints.sqlite"
 """The investigator's checkpoints for this run (not a report file; safe to delete after it)."""
 
@@ -33,6 +24,8 @@ def run_settings(
     model: str | None, prompt_version: str | None, detector: Path | None, concurrency: int | None
 ) -> Settings:
     """The settings with this run's command-line choices laid over them."""
+    from agent.settings import get_settings
+
     overrides: dict[str, Any] = {
         "llm_model": model,
         "prompt_version": prompt_version,
@@ -43,30 +36,17 @@ def run_settings(
 
 
 def describe_run(
-    name: str,
-    settings: Settings,
-    detector_version: str,
-    cases_path: Path,
-    case_count: int,
-    rejected_lines: int,
-    limit: int | None,
-    per_type: int | None,
-    seed: int,
-    bootstrap_rounds: int,
+    name: str, task: EvalTask, settings: Settings, seed: int, bootstrap_rounds: int
 ) -> dict[str, Any]:
     """What `run.json` records: everything needed to know what ran and to rerun it."""
+    from evals.records import package_version
+
     return {
         "name": name,
+        **task.describe(),
         "model": settings.llm_model,
         "prompt_version": settings.prompt_version,
-        "detector_version": detector_version,
         "detector_dir": str(settings.detector_dir) if settings.detector_dir else "bundled default",
-        "dataset_path": str(cases_path),
-        "dataset_sha256": file_sha256(cases_path),
-        "dataset_cases": case_count,
-        "dataset_rejected_lines": rejected_lines,
-        "limit": limit,
-        "per_type": per_type,
         "seed": seed,
         "settings": {
             "llm_base_url": settings.llm_base_url or "local server (started by the run)",
@@ -87,19 +67,6 @@ def describe_run(
     }
 
 
-def select_cases(cases: list[Case], limit: int | None, per_type: int | None) -> list[Case]:
-    """The first `per_type` cases of each fraud type (file order), then the first `limit`."""
-    if per_type is not None:
-        taken: Counter[str] = Counter()
-        kept = []
-        for case in cases:
-            if taken[case.fraud_type] < per_type:
-                taken[case.fraud_type] += 1
-                kept.append(case)
-        cases = kept
-    return cases[:limit] if limit else cases
-
-
 def eval_run(
     cases: Annotated[Path, typer.Option("--cases", help="A FORMATS.md case file (.jsonl[.gz]).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Run directory, e.g. runs/x.")],
@@ -118,55 +85,107 @@ def eval_run(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
     bootstrap_rounds: Annotated[int, typer.Option(min=10)] = DEFAULT_BOOTSTRAP_ROUNDS,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    type_guess: Annotated[
+        TypeGuessOption,
+        typer.Option(
+            help="The detector type guess the model sees: shown, hidden, or wrong (the most "
+            "likely type other than the true one leads): the perturbation eval."
+        ),
+    ] = "shown",
 ) -> None:
     """Screen every case, investigate the flagged ones, write metrics and a report to OUTPUT."""
+
+    import asyncio
+    import time
+
+    from agent.investigator import Investigator
+    from agent.llm.client import OpenAIChatModel
+    from agent.llm.endpoint import ModelServerDown, serve_model
+    from agent.policy import RiskPolicy
+    from detectors.detector import load_detector
+    from detectors.rules import RuleDetector
+    from evals.records import RunDir, RunDirError
+    from evals.solver import Baselines
+    from evals.task import Dataset, DatasetError, EvalTask
+
     settings = run_settings(model, prompt_version, detector, concurrency)
     if not cases.is_file():
         raise typer.BadParameter(f"case file not found: {cases}", param_hint="--cases")
-    loaded, load_report = read_cases(cases)
-    if load_report.rejected:
-        load_report.print_to()
-    if not loaded:
-        raise typer.BadParameter(f"{cases} holds 0 valid cases ({load_report.summary()})")
-    selected = select_cases(loaded, limit, per_type)
+    try:
+        dataset = Dataset.load(cases, limit, per_type)
+    except DatasetError as error:
+        raise typer.BadParameter(str(error)) from None
     lstm = load_detector(settings.detector_dir)
-    info = describe_run(
-        output.name,
-        settings,
-        lstm.version,
-        cases,
-        len(loaded),
-        load_report.rejected,
-        limit,
-        per_type,
-        seed,
-        bootstrap_rounds,
-    )
+    task = EvalTask(dataset, lstm.version, type_guess)
     run = RunDir(output)
     try:
-        run.start(info, resume=resume)
+        run.start(describe_run(output.name, task, settings, seed, bootstrap_rounds), resume=resume)
     except RunDirError as error:
         raise typer.BadParameter(str(error), param_hint="--output") from None
     baselines = Baselines(RiskPolicy.load(settings.policy_file), RuleDetector())
     began = time.monotonic()
+    down: str | None = None
     try:
-        with open_pipeline(settings, lstm, run.path / CHECKPOINT_FILE) as pipeline:
-            ran = asyncio.run(
-                solve_cases(selected, pipeline, baselines, run, settings.concurrency, progress)
+        with serve_model(settings) as served:
+            chat_model = OpenAIChatModel.from_settings(served.settings)
+            investigator = Investigator(
+                served.settings, chat_model, lstm, checkpoint_path=run.path / CHECKPOINT_FILE
             )
+            solving = task.solve(
+                investigator, baselines, run, settings.concurrency, progress, served
+            )
+            ran = asyncio.run(solving)
+    except ModelServerDown as error:
+        down, ran = str(error), 0
     except BaseException:
         run.finish(time.monotonic() - began, status="interrupted")
         raise
-    info = run.finish(time.monotonic() - began)
-    selected_ids = {case.case_id for case in selected}
+    finish_run(run, time.monotonic() - began, dataset, down, bootstrap_rounds, seed, ran)
+    if down is not None:
+        raise typer.Exit(code=1)
+
+
+def finish_run(
+    run: RunDir,
+    wall_s: float,
+    dataset: Dataset,
+    down: str | None,
+    bootstrap_rounds: int,
+    seed: int,
+    ran: int,
+) -> None:
+    """Close the session, mark a run whose model was down, write metrics and the report."""
+    from evals.metrics import summarize_run
+    from evals.records import METRICS_FILE
+    from evals.report import format_scalar, write_report
+
+    selected_ids = {case.case_id for case in dataset.cases}
     records = [record for record in run.read_cases() if record.case_id in selected_ids]
+    down = down or model_down_reason(records)
+    info = run.finish(wall_s, status="model_down" if down else "complete", model_down=down)
     summary = summarize_run(records, info["wall_s"], bootstrap_rounds, seed)
     run.write_json(METRICS_FILE, summary)
     markdown, page = write_report(run.path, info, summary, records)
     typer.echo(f"{ran} cases run now, {len(records)} in {run.path}; report: {markdown}, {page}")
+    if down:
+        typer.echo(f"  the model was down: {down}", err=True)
     for name, scalar in summary["scalars"].items():
         if scalar["headline"]:
             typer.echo(f"  {name:32s} {format_scalar(scalar)}  (n={scalar['n']})")
+
+
+def model_down_reason(records: list[CaseRecord]) -> str | None:
+    """Why the run's model counts as down: every flagged case got a fallback verdict because
+    the model could not be reached. None when at least one verdict came from the model."""
+    verdicts = [record.verdict for record in records if record.verdict is not None]
+    unreachable = [
+        verdict["fallback_reason"]
+        for verdict in verdicts
+        if str(verdict.get("fallback_reason") or "").startswith("model call failed")
+    ]
+    if not verdicts or len(unreachable) < len(verdicts):
+        return None
+    return f"every one of {len(verdicts)} verdicts is a fallback: {unreachable[0]}"
 
 
 def eval_compare(
@@ -182,6 +201,9 @@ def eval_compare(
     ] = None,
 ) -> None:
     """Every metric of two runs side by side on their shared cases; exit 1 on a regression."""
+    from evals.compare import compare_runs, render_comparison
+    from evals.records import RunDirError
+
     try:
         comparison = compare_runs(run_a, run_b, tolerance, bootstrap_rounds, seed)
     except (RunDirError, ValueError) as error:

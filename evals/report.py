@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve
 
-from evals.run_dir import CaseRecord
+from evals.records import CaseRecord
+from evals.report_format import Plot, Table, format_scalar, format_value, png
+from evals.report_judgement import judgement_plots, judgement_tables
 from evals.scorers import SYSTEMS
 
 REPORT_MD = "report.md"
@@ -28,38 +27,6 @@ SYSTEM_METRICS = (
     "unsafe_rate",
     "end_to_end_recall",
 )
-
-
-@dataclass(slots=True)
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list[str]]
-    note: str = ""
-
-
-@dataclass(slots=True)
-class Plot:
-    title: str
-    png: bytes = field(repr=False)
-
-
-def format_value(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
-
-
-def format_scalar(scalar: dict[str, Any]) -> str:
-    """`0.712 [0.650, 0.770]`: the value with its bootstrap 95 % interval."""
-    low, high = scalar["ci95"]
-    if scalar["value"] is None:
-        return "n/a"
-    if low is None:
-        return format_value(scalar["value"])
-    return f"{format_value(scalar['value'])} [{format_value(low)}, {format_value(high)}]"
 
 
 def _scalar_rows(scalars: dict[str, Any], names: Sequence[str]) -> list[list[str]]:
@@ -83,6 +50,10 @@ def build_tables(run_info: dict[str, Any], summary: dict[str, Any]) -> list[Tabl
         ["started / ended", f"{run_info.get('start_time')} / {run_info.get('end_time')}"],
         ["versions", ", ".join(f"{name} {version}" for name, version in versions.items())],
     ]
+    if run_info.get("model_down"):
+        run_rows.insert(0, ["MODEL DOWN", str(run_info["model_down"])])
+    if run_info.get("type_guess", "shown") != "shown":
+        run_rows.append(["detector type guess shown to the model", str(run_info["type_guess"])])
     metric_headers = ["metric", "value [95 % CI]", "n"]
     headline = [name for name, scalar in scalars.items() if scalar["headline"]]
     tables = [
@@ -120,6 +91,7 @@ def build_tables(run_info: dict[str, Any], summary: dict[str, Any]) -> list[Tabl
             _scalar_rows(scalars, [n for n in scalars if n.startswith("injection.")]),
         ),
         _per_type_table(summary),
+        *judgement_tables(summary),
         Table("Cost", ["", ""], [[k, format_value(v)] for k, v in summary["cost"].items()]),
     ]
     return tables
@@ -165,13 +137,6 @@ def _per_type_table(summary: dict[str, Any]) -> Table:
 # --- plots -----------------------------------------------------------------------------------
 
 
-def _png(figure: Figure) -> bytes:
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return buffer.getvalue()
-
-
 def plot_pr_curve(records: Sequence[CaseRecord]) -> Plot:
     figure = Figure(figsize=(5, 4))
     axes = figure.add_subplot()
@@ -193,7 +158,7 @@ def plot_pr_curve(records: Sequence[CaseRecord]) -> Plot:
     else:
         axes.text(0.5, 0.5, "needs fraud and non-fraud cases", ha="center")
     axes.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
-    return Plot("Detector precision-recall curve", _png(figure))
+    return Plot("Detector precision-recall curve", png(figure))
 
 
 def plot_confusion(summary: dict[str, Any]) -> Plot:
@@ -218,7 +183,7 @@ def plot_confusion(summary: dict[str, Any]) -> Plot:
                 fontsize=8,
                 color="white" if count > matrix.max() / 2 else "black",
             )
-    return Plot("Verdict confusion matrix (flagged cases)", _png(figure))
+    return Plot("Verdict confusion matrix (flagged cases)", png(figure))
 
 
 def plot_recall_by_type(summary: dict[str, Any]) -> Plot:
@@ -233,7 +198,7 @@ def plot_recall_by_type(summary: dict[str, Any]) -> Plot:
     axes.set_xticks(positions, types, rotation=45, ha="right")
     axes.set(ylabel="recall", ylim=(0, 1.05))
     axes.legend()
-    return Plot("Recall per fraud type", _png(figure))
+    return Plot("Recall per fraud type", png(figure))
 
 
 def plot_latency(records: Sequence[CaseRecord]) -> Plot:
@@ -242,7 +207,7 @@ def plot_latency(records: Sequence[CaseRecord]) -> Plot:
     axes = figure.add_subplot()
     axes.hist(latencies, bins=min(30, max(1, len(latencies))))
     axes.set(xlabel="seconds per verdict", ylabel="verdicts")
-    return Plot("Verdict latency", _png(figure))
+    return Plot("Verdict latency", png(figure))
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -309,6 +274,7 @@ def write_report(
         plot_confusion(summary),
         plot_recall_by_type(summary),
         plot_latency(records),
+        *judgement_plots(summary),
     ]
     markdown, page = directory / REPORT_MD, directory / REPORT_HTML
     markdown.write_text(render_markdown(title, tables))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from evals.run_dir import CaseRecord, Decision
+import math
+
+from evals.records import CaseRecord, Decision
 
 SYSTEMS: tuple[str, ...] = ("agent", "detector_only", "rules_only")
 """The LLM pipeline and the two baselines run beside it on the same cases."""
@@ -44,6 +46,17 @@ def end_to_end_success(record: CaseRecord, decision: Decision) -> bool:
     )
 
 
+def above_monitor(record: CaseRecord, decision: Decision) -> bool:
+    """A legitimate user who ends with an action stronger than `monitor` (a cost to them)."""
+    return not record.is_fraud and decision.action not in LENIENT_ACTIONS
+
+
+def guess_wrong(record: CaseRecord) -> bool:
+    """The model was shown a detector type guess, and it was not the true type."""
+    shown = record.type_guess_shown
+    return shown is not None and shown != "hidden" and shown != record.label
+
+
 def is_fallback(record: CaseRecord) -> bool:
     """The agent answered with its fallback verdict (model unreachable or answer invalid)."""
     return record.verdict is not None and record.verdict.get("fallback_reason") is not None
@@ -62,6 +75,14 @@ def score_case(record: CaseRecord) -> dict[str, str | float | bool]:
         "has_verdict": record.verdict is not None,
         "schema_valid": bool(record.schema_valid),
         "grounded": bool(record.evidence_grounded),
+        "faithfulness_scored": record.cites_needed_kinds is not None,
+        "cited_kinds_ok": bool(record.cites_needed_kinds),
+        "numbers_ok": bool(record.numbers_match),
+        "faithful": bool(record.cites_needed_kinds and record.numbers_match),
+        "confidence": float(record.verdict.get("confidence", math.nan))
+        if record.verdict
+        else math.nan,
+        "guess_wrong": guess_wrong(record),
         "fallback": is_fallback(record),
         "error": record.error is not None,
         "latency_s": record.latency_s,
@@ -78,4 +99,5 @@ def score_case(record: CaseRecord) -> dict[str, str | float | bool]:
         scores[f"{system}.action_ok"] = action_acceptable(record, decision)
         scores[f"{system}.unsafe"] = is_unsafe(record, decision)
         scores[f"{system}.end_to_end"] = end_to_end_success(record, decision)
+        scores[f"{system}.above_monitor"] = above_monitor(record, decision)
     return scores

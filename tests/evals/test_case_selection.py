@@ -6,7 +6,7 @@ from collections import Counter
 
 from detectors.cases import Case
 from detectors.events import Event
-from evals.eval_cli import select_cases
+from evals.task import select_cases
 
 
 def _case(number: int, fraud_type: str) -> Case:

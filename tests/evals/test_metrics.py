@@ -8,15 +8,14 @@ from eval_records import make_record
 from sklearn.metrics import f1_score
 
 from detectors.cases import FRAUD_TYPES
-from evals.metrics import (
+from evals.bootstrap import bootstrap_ci, paired_bootstrap_diff
+from evals.metrics import summarize_run
+from evals.statistics import (
     ScoreTable,
     action_agreement,
-    bootstrap_ci,
     end_to_end_recall,
     macro_f1,
-    paired_bootstrap_diff,
     recall_at_flag_budget,
-    summarize_run,
     type_accuracy,
     unsafe_rate,
 )

@@ -21,7 +21,7 @@ from detectors.rules import RuleDetector
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence
 from evals.eval_cli import eval_run
-from evals.run_dir import Decision, RunDir, RunDirError
+from evals.records import Decision, RunDir, RunDirError
 from evals.solver import Baselines, solve_cases
 
 TEST_SPLIT = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "sim_v1_test.jsonl.gz"

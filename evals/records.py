@@ -52,6 +52,12 @@ class CaseRecord(BaseModel):
     """The model's own answer validated against the verdict schema (no fallback for bad output)."""
     evidence_grounded: bool | None = None
     """The verdict cites at least one event and every cited id exists in the sequence."""
+    cites_needed_kinds: bool | None = None
+    """The cited events are of the kinds the chosen type rests on (None: no model answer)."""
+    numbers_match: bool | None = None
+    """Every number the explanation states appears in the case (None: no model answer)."""
+    type_guess_shown: str | None = None
+    """The detector type guess the model was shown (`hidden` when none was; see --type-guess)."""
     baselines: dict[str, Decision] = Field(default_factory=dict)
     """Decisions of the comparison systems (`detector_only`, `rules_only`) on the same case."""
     latency_s: float = 0.0
@@ -132,6 +138,7 @@ class RunDir:
                 "detector_version",
                 "limit",
                 "per_type",
+                "type_guess",
             ):
                 if existing.get(key) != run_info.get(key):
                     raise RunDirError(
@@ -149,13 +156,18 @@ class RunDir:
         self.cases_file.touch()
         return info
 
-    def finish(self, wall_s: float, status: str = "complete") -> dict[str, Any]:
-        """Close the current session: its end time and wall seconds; the run's totals."""
+    def finish(
+        self, wall_s: float, status: str = "complete", model_down: str | None = None
+    ) -> dict[str, Any]:
+        """Close the current session: its end time and wall seconds, and why the model was down
+        in it (None: it answered); the run's totals."""
         info = self.read_run()
         session = info["sessions"][-1]
         session["end"] = utc_now()
         session["wall_s"] = round(wall_s, 3)
+        session["model_down"] = model_down
         info["status"] = status
+        info["model_down"] = model_down
         info["start_time"] = info["sessions"][0]["start"]
         info["end_time"] = session["end"]
         info["wall_s"] = round(sum(s.get("wall_s", 0.0) for s in info["sessions"]), 3)

@@ -1,0 +1,108 @@
+"""The verdict eval as a task: a versioned dataset selection, the solver and its scorers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.investigator import Investigator, ModelSupervisor
+from detectors.cases import Case
+from detectors.loading import read_cases
+from evals.records import RunDir, file_sha256
+from evals.solver import Baselines, solve_cases
+from evals.type_guess import TypeGuess
+from evals.verdict_scorers import VERDICT_SCORERS, Scorer
+
+TASK_NAME = "verdicts"
+TASK_VERSION = 2
+"""2: verdicts scored by declared scorers (schema, grounding, cited kinds, stated numbers) and
+run with a chosen detector type guess; 1: the harness before tasks."""
+
+
+class DatasetError(ValueError):
+    """A case file that cannot be evaluated."""
+
+
+def select_cases(cases: list[Case], limit: int | None, per_type: int | None) -> list[Case]:
+    """The first `per_type` cases of each fraud type (file order), then the first `limit`."""
+    if per_type is not None:
+        taken: Counter[str] = Counter()
+        kept = []
+        for case in cases:
+            if taken[case.fraud_type] < per_type:
+                taken[case.fraud_type] += 1
+                kept.append(case)
+        cases = kept
+    return cases[:limit] if limit else cases
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """The cases of one case file, the selection taken from them, and where they came from."""
+
+    path: Path
+    sha256: str
+    total: int
+    rejected_lines: int
+    limit: int | None
+    per_type: int | None
+    cases: list[Case]
+    """The selected cases, in file order."""
+
+    @classmethod
+    def load(cls, path: Path, limit: int | None, per_type: int | None) -> Dataset:
+        loaded, report = read_cases(path)
+        if report.rejected:
+            report.print_to()
+        if not loaded:
+            raise DatasetError(f"{path} holds 0 valid cases ({report.summary()})")
+        selected = select_cases(loaded, limit, per_type)
+        return cls(path, file_sha256(path), len(loaded), report.rejected, limit, per_type, selected)
+
+
+@dataclass(frozen=True, slots=True)
+class EvalTask:
+    """Dataset + solver + scorers; `describe()` is what run.json records of it."""
+
+    dataset: Dataset
+    detector_version: str
+    type_guess: TypeGuess = "shown"
+    scorers: tuple[Scorer, ...] = VERDICT_SCORERS
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "task": TASK_NAME,
+            "task_version": TASK_VERSION,
+            "dataset_path": str(self.dataset.path),
+            "dataset_sha256": self.dataset.sha256,
+            "dataset_cases": self.dataset.total,
+            "dataset_rejected_lines": self.dataset.rejected_lines,
+            "limit": self.dataset.limit,
+            "per_type": self.dataset.per_type,
+            "detector_version": self.detector_version,
+            "type_guess": self.type_guess,
+            "scorers": {scorer.field: list(scorer.metrics) for scorer in self.scorers},
+        }
+
+    async def solve(
+        self,
+        investigator: Investigator,
+        baselines: Baselines,
+        run: RunDir,
+        concurrency: int,
+        progress: bool,
+        supervisor: ModelSupervisor | None,
+    ) -> int:
+        return await solve_cases(
+            self.dataset.cases,
+            investigator,
+            baselines,
+            run,
+            concurrency,
+            progress,
+            supervisor=supervisor,
+            type_guess=self.type_guess,
+            scorers=self.scorers,
+        )
