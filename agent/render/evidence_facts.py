@@ -112,6 +112,21 @@ def login_facts(events: list[Event]) -> list[str]:
     return facts
 
 
+def _at_quantity_limit(event: Event) -> bool:
+    """Bought at the item's `max_per_order` (attrs are data from outside: checked, not trusted)."""
+    limit, quantity = event.attrs.get("max_per_order"), event.quantity
+    if quantity is None or not isinstance(limit, int | float | str):
+        return False
+    try:
+        return quantity >= float(limit)
+    except ValueError:
+        return False
+
+
+def _above_price(refund: Event, paid: float | None) -> bool:
+    return refund.amount is not None and paid is not None and refund.amount > paid + 0.005
+
+
 def purchase_facts(events: list[Event]) -> list[str]:
     purchases = _where(events, lambda e: e.action == "purchase")
     if not purchases:
@@ -125,13 +140,7 @@ def purchase_facts(events: list[Event]) -> list[str]:
         ids = [i for i in purchases if events[i].item_id == item]
         seen = "viewed before" if item in viewed else "never viewed"
         facts.append(f"same item bought {count}× ({cite(ids)}), {seen}")
-    maxed = [
-        i
-        for i in purchases
-        if (limit := events[i].attrs.get("max_per_order")) is not None
-        and events[i].quantity is not None
-        and events[i].quantity >= int(limit)
-    ]
+    maxed = [i for i in purchases if _at_quantity_limit(events[i])]
     if maxed:
         releases = sum(events[i].attrs.get("release") is not None for i in maxed)
         facts.append(
@@ -158,13 +167,7 @@ def refund_facts(events: list[Event]) -> list[str]:
     bought = sum(events[i].amount or 0.0 for i in purchases)
     refunded = sum(events[i].amount or 0.0 for i in refunds)
     price = {events[i].item_id: events[i].amount for i in purchases if events[i].item_id}
-    above = [
-        i
-        for i in refunds
-        if events[i].amount is not None
-        and (paid := price.get(events[i].item_id)) is not None
-        and events[i].amount > paid + 0.005
-    ]
+    above = [i for i in refunds if _above_price(events[i], price.get(events[i].item_id))]
     parts = [
         f"{len(ids)} {name} ({cite(ids)})"
         for name, ids in (("refund requests", requests), ("returns", returns))

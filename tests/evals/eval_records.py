@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals.run_dir import CaseRecord, Decision
+from evals.records import CaseRecord, Decision
 
 
 def make_record(

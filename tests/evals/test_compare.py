@@ -10,7 +10,7 @@ from eval_records import make_record
 
 from evals.compare import compare_runs
 from evals.eval_cli import eval_compare
-from evals.run_dir import CaseRecord, RunDir
+from evals.records import CaseRecord, RunDir
 
 
 def _write_run(directory: Path, records: list[CaseRecord]) -> Path:

@@ -12,7 +12,7 @@ import pytest
 from agent.llm.server import LocalModelServer
 from agent.settings import get_settings
 from evals.eval_cli import eval_run
-from evals.run_dir import RunDir
+from evals.records import RunDir
 
 TEST_SPLIT = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "sim_v1_test.jsonl.gz"
 
