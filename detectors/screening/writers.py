@@ -39,7 +39,9 @@ class ShardWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(pa.Table.from_pylist(records), path)
+        # Every key of every record (`Table.from_pylist` would take the first record's only).
+        names = list(dict.fromkeys(key for record in records for key in record))
+        pq.write_table(pa.table({key: [r.get(key) for r in records] for key in names}), path)
 
     def join_into(self, target: Path) -> None:
         """Concatenate the shards into one file (an empty one when there are none)."""
