@@ -39,6 +39,8 @@ class Floors(BaseModel):
     """The model answered none / allow / monitor although the score is ≥ high_score."""
     fraud_named_but_allowed: RiskAction = "manual_review"
     """The model named a fraud type but proposed `allow`."""
+    low_confidence: RiskAction = "manual_review"
+    """Flagged, and the model's confidence is below `min_confidence`."""
 
 
 class RiskPolicy(BaseModel):
@@ -46,6 +48,8 @@ class RiskPolicy(BaseModel):
 
     high_score: float = Field(default=0.9, ge=0.0)
     """A detector score at or above this is "very high"."""
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    """A flagged case whose answer is less confident than this goes to `floors.low_confidence`."""
     floors: Floors = Field(default_factory=Floors)
     actions: dict[RiskAction, ActionBound] = Field(default_factory=dict)
     """Bounds per action; actions without an entry are not bounded."""
@@ -92,6 +96,13 @@ class RiskPolicy(BaseModel):
                     self.floors.benign_answer_high_score,
                     f"benign answer ({case.fraud_type}/{case.proposed_action}) but detector "
                     f"score {case.score:.3f} ≥ {self.high_score:g}",
+                )
+            )
+        if case.flagged and case.confidence < self.min_confidence:
+            floors.append(
+                (
+                    self.floors.low_confidence,
+                    f"confidence {case.confidence:.2f} < {self.min_confidence:g}",
                 )
             )
         if case.fraud_type != "none" and case.proposed_action == "allow":

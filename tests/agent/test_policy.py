@@ -79,3 +79,14 @@ def test_a_bad_policy_file_is_refused_with_the_key(tmp_path: Path) -> None:
         RiskPolicy.load(path)
     with pytest.raises(FileNotFoundError, match=r"missing\.toml"):
         RiskPolicy.load(tmp_path / "missing.toml")
+
+
+def test_a_flagged_answer_below_the_confidence_floor_goes_to_manual_review(
+    policy: RiskPolicy,
+) -> None:
+    unsure = policy.apply(PolicyInput("none", 0.3, "monitor", 0.6, True))
+    sure = policy.apply(PolicyInput("none", 0.8, "monitor", 0.6, True))
+    assert unsure.action == "manual_review" and "confidence 0.30 < 0.5" in unsure.notes[0]
+    assert sure.action == "monitor" and sure.notes == []
+    off = RiskPolicy.model_validate({**policy.model_dump(), "min_confidence": 0.0})
+    assert off.apply(PolicyInput("none", 0.3, "monitor", 0.6, True)).action == "monitor"
