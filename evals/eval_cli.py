@@ -214,3 +214,25 @@ def eval_compare(
         output.write_text(table + "\n")
     if comparison.headline_regressions:
         raise typer.Exit(code=1)
+
+
+def eval_perturbation(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Runs of the same cases with --type-guess shown, hidden and wrong."),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Also write it here.")
+    ] = None,
+) -> None:
+    """Accuracy with the detector's type guess shown, hidden and wrong, and the flips."""
+    from evals.perturbation import compare_guesses, render_perturbation
+    from evals.records import RunDirError
+
+    try:
+        table = render_perturbation(compare_guesses(runs))
+    except RunDirError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(table)
+    if output is not None:
+        output.write_text(table + "\n")
