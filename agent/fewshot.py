@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.prompting import PROMPTS_DIR
+from agent.similarity import cosine
 from agent.verdict import ModelAnswer
 from detectors.cases import Case
 from detectors.loading import read_cases
@@ -39,12 +41,6 @@ def _cosine_counts(left: Counter[str], right: Counter[str]) -> float:
     return dot / norm if norm else 0.0
 
 
-def _cosine(left: list[float], right: list[float]) -> float:
-    dot = sum(a * b for a, b in zip(left, right, strict=True))
-    norm = math.sqrt(sum(a * a for a in left) * sum(b * b for b in right))
-    return dot / norm if norm else 0.0
-
-
 @dataclass(slots=True)
 class LabelledExample:
     """A labelled case with the answer a careful analyst gives for it."""
@@ -69,6 +65,8 @@ class SimilarCase:
 @dataclass(slots=True)
 class FewShotLibrary:
     examples: list[LabelledExample] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    """`name@sha256[:12]` of each file the examples came from, in order: the library's version."""
 
     @classmethod
     def load(cls, path: Path) -> FewShotLibrary:
@@ -79,7 +77,19 @@ class FewShotLibrary:
         cases, report = read_cases(path)
         if report.rejected:
             raise ValueError(f"few-shot library {report.summary()}; fix the rejected lines")
-        return cls([_example(case) for case in cases])
+        return cls([_example(case) for case in cases], [_source(path)])
+
+    @property
+    def version(self) -> str:
+        return " + ".join(self.sources)
+
+    def add_labelled(self, path: Path) -> FewShotLibrary:
+        """This library with the analyst-labelled cases of `path` (`fraudlens cases export`)
+        joined: they are retrieved from the next case on, no retraining. The scores of the
+        examples already screened are kept; the new ones are unscored (profile similarity until
+        `attach_scores` is called again)."""
+        joined = FewShotLibrary.load(path)
+        return FewShotLibrary([*self.examples, *joined.examples], [*self.sources, *joined.sources])
 
     def attach_scores(self, scores: Iterable[SequenceScore]) -> None:
         """Record the detector's scores (in library order), for embeddings and surprise marks."""
@@ -104,7 +114,7 @@ class FewShotLibrary:
             if use_embedding:
                 assert score is not None and score.embedding is not None
                 assert example.score is not None and example.score.embedding is not None
-                similarity = _cosine(score.embedding, example.score.embedding)
+                similarity = cosine(score.embedding, example.score.embedding)
             else:
                 similarity = _cosine_counts(profile, example.profile)
             basis = "embedding" if use_embedding else "profile"
@@ -121,10 +131,16 @@ class FewShotLibrary:
         return chosen
 
 
+def _source(path: Path) -> str:
+    return f"{path.name}@{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+
+
 def _example(case: Case) -> LabelledExample:
+    """A labelled case; one exported from analyst labels has no explanation and cites nothing."""
+    labelled = f"Labelled {case.fraud_type} by an analyst."
     answer = ModelAnswer.model_validate(
         {
-            "explanation": case.extra.get("explanation"),
+            "explanation": case.extra.get("explanation") or case.notes or labelled,
             "evidence": case.extra.get("evidence", []),
             "fraud_type": case.fraud_type,
             "confidence": case.extra.get("confidence", 0.9),

@@ -85,6 +85,13 @@ def eval_run(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
     bootstrap_rounds: Annotated[int, typer.Option(min=10)] = DEFAULT_BOOTSTRAP_ROUNDS,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            help="Analyst-labelled cases (`fraudlens cases export`) joined to the prompt's "
+            "few-shot library for this run (the feedback loop); recorded in run.json."
+        ),
+    ] = None,
     type_guess: Annotated[
         TypeGuessOption,
         typer.Option(
@@ -98,6 +105,7 @@ def eval_run(
     import asyncio
     import time
 
+    from agent.fewshot import FewShotLibrary, library_path
     from agent.investigator import Investigator
     from agent.llm.client import OpenAIChatModel
     from agent.llm.endpoint import ModelServerDown, serve_model
@@ -117,9 +125,13 @@ def eval_run(
         raise typer.BadParameter(str(error)) from None
     lstm = load_detector(settings.detector_dir)
     task = EvalTask(dataset, lstm.version, type_guess)
+    library = FewShotLibrary.load(library_path(settings.prompt_version))
+    if feedback is not None:
+        library = library.add_labelled(feedback)
+    info = describe_run(output.name, task, settings, seed, bootstrap_rounds)
     run = RunDir(output)
     try:
-        run.start(describe_run(output.name, task, settings, seed, bootstrap_rounds), resume=resume)
+        run.start({**info, "fewshot_library": library.version}, resume=resume)
     except RunDirError as error:
         raise typer.BadParameter(str(error), param_hint="--output") from None
     baselines = Baselines(RiskPolicy.load(settings.policy_file), RuleDetector())
@@ -129,7 +141,11 @@ def eval_run(
         with serve_model(settings) as served:
             chat_model = OpenAIChatModel.from_settings(served.settings)
             investigator = Investigator(
-                served.settings, chat_model, lstm, checkpoint_path=run.path / CHECKPOINT_FILE
+                served.settings,
+                chat_model,
+                lstm,
+                checkpoint_path=run.path / CHECKPOINT_FILE,
+                library=library,
             )
             solving = task.solve(
                 investigator, baselines, run, settings.concurrency, progress, served

@@ -139,6 +139,7 @@ class RunDir:
                 "limit",
                 "per_type",
                 "type_guess",
+                "fewshot_library",
             ):
                 if existing.get(key) != run_info.get(key):
                     raise RunDirError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 
@@ -169,3 +170,23 @@ def test_v3_caps_the_case_budget_below_what_the_context_leaves() -> None:
     assert v3.case_tokens is not None
     assert v3.case_token_budget(4096, 384, 2, 350) == v3.case_tokens
     assert v2.case_token_budget(4096, 384, 2, 350) > v3.case_tokens
+
+
+def test_analyst_labels_join_the_library_at_once_and_change_its_version(tmp_path: Path) -> None:
+    base = FewShotLibrary.load(library_path("verdict_v3"))
+    exported = tmp_path / "labels.jsonl"
+    events = [
+        {"user_id": "u-new", "ts": 1_772_442_000 + i, "action": "message_seller"} for i in range(30)
+    ]
+    case = {
+        "case_id": "lab-1",
+        "fraud_type": "fake_review",
+        "acceptable_actions": ["monitor"],
+    }
+    exported.write_text(json.dumps({**case, "events": events}) + "\n")
+    joined = base.add_labelled(exported)
+    assert len(joined.examples) == len(base.examples) + 1
+    assert joined.version.startswith(base.version + " + labels.jsonl@")
+    assert joined.examples[-1].answer.explanation == "Labelled fake_review by an analyst."
+    nearest = joined.similar(make_sequence([{"ts": 1, "action": "message_seller"}]), None, k=1)
+    assert nearest[0].example.case.case_id == "lab-1"
