@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from detectors.events import Event
 from detectors.loading import LoadReport, iter_cases, iter_events
@@ -28,10 +29,13 @@ def text_bytes(files: list[Path]) -> int:
     return sum(f.stat().st_size * (GZIP_EXPANSION if f.suffix == ".gz" else 1) for f in files)
 
 
-def case_sequences(path: Path, report: LoadReport) -> Iterator[tuple[str, list[Event]]]:
-    """Each case of a case file with its events: one sequence per case, as `load_sequences`."""
+def case_sequences(path: Path, report: LoadReport) -> Iterator[tuple[dict[str, Any], list[Event]]]:
+    """Each case of a case file, as its record without events (id, labels, anything else),
+    with its events: one sequence per case, as `load_sequences` reads them."""
     for case in iter_cases(path, report):
-        yield case.case_id, case.events
+        fields = case.to_record()
+        del fields["events"]
+        yield fields, case.events
 
 
 def user_events(path: Path, fmt: str, report: LoadReport) -> Iterator[Event]:

@@ -71,24 +71,25 @@ def partition_files(
         report = LoadReport(str(path))
         reports.append(report)
         if fmt == "cases":
-            for case_id, events in case_sequences(path, report):
-                record = (case_id, [event_tuple(event) for event in events])
-                shard_files.add(shard_of(case_id, shards), record)
+            for case, events in case_sequences(path, report):
+                record = (case, [event_tuple(event) for event in events])
+                shard_files.add(shard_of(case["case_id"], shards), record)
         else:
             for event in user_events(path, fmt, report):
                 shard_files.add(shard_of(event.user_id, shards), event_tuple(event))
 
 
-def shard_sequences(path: Path, fmt: str) -> tuple[list[Sequence], list[str] | None]:
-    """One shard's sequences: users grouped, ordered and deduplicated; cases one each."""
+def shard_sequences(path: Path, fmt: str) -> tuple[list[Sequence], list[dict[str, Any]] | None]:
+    """One shard's sequences: users grouped, ordered and deduplicated; cases one each, with
+    their case records."""
     if fmt != "cases":
         return group_sequences(Event(*values) for values in _read_shard(path)), None
-    case_ids, sequences = [], []
-    for case_id, values in _read_shard(path):
+    cases, sequences = [], []
+    for case, values in _read_shard(path):
         events = [Event(*value) for value in values]
-        case_ids.append(case_id)
+        cases.append(case)
         sequences.append(Sequence(events[0].user_id, order_events(events)))
-    return sequences, case_ids
+    return sequences, cases
 
 
 def screen_locally(
@@ -110,11 +111,11 @@ def screen_locally(
         finally:
             shard_files.close()
         for index, path in enumerate(tqdm(shard_files.paths, desc="screening", unit="shard")):
-            sequences, case_ids = shard_sequences(path, fmt)
+            sequences, cases = shard_sequences(path, fmt)
             path.unlink()
             for start in range(0, len(sequences), batch_size):
                 stop = start + batch_size
-                ids = case_ids[start:stop] if case_ids is not None else None
+                batch_cases = cases[start:stop] if cases is not None else None
                 name = f"{index:05d}-{start // batch_size:05d}"
-                counts.add(screener.screen(sequences[start:stop], ids, name))
+                counts.add(screener.screen(sequences[start:stop], batch_cases, name))
     return counts

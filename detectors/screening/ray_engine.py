@@ -7,6 +7,7 @@ each when the cluster has them), each actor writing its own output shards."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import ray
 
+from detectors.events import Event
 from detectors.loading import LoadReport
 from detectors.screening.event_rows import pack_events, unpack_events
 from detectors.screening.input_files import case_sequences, user_events
@@ -45,25 +47,31 @@ class LoadReports:
 def read_event_rows(
     batch: dict[str, np.ndarray], fmt: str, reports: Any
 ) -> Iterator[dict[str, list[Any]]]:
-    """Rows `key` (user, or case id), `position`, `events` (packed) of each file in `batch`;
-    `name` is the path as the user gave it, so reports read as the local engine's."""
+    """Rows `key` (user, or case id), `position`, `events` (packed) and `case` (a case file's
+    record without events, packed; None for events) of each file in `batch`; `name` is the path
+    as the user gave it, so reports read as the local engine's."""
     for path_text, name, file_index in zip(
         batch["path"], batch["name"], batch["index"], strict=True
     ):
         path, base = Path(str(path_text)), int(file_index) << FILE_POSITION_BITS
         report = LoadReport(str(name))
-        rows: dict[str, list[Any]] = {"key": [], "position": [], "events": []}
+        columns = ("key", "position", "events", "case")
+        rows: dict[str, list[Any]] = {name: [] for name in columns}
+        keyed: Iterator[tuple[str, list[Event], dict[str, Any] | None]]
         if fmt == "cases":
-            keyed = ((case_id, events) for case_id, events in case_sequences(path, report))
+            keyed = (
+                (case["case_id"], events, case) for case, events in case_sequences(path, report)
+            )
         else:
-            keyed = ((event.user_id, [event]) for event in user_events(path, fmt, report))
-        for place, (key, events) in enumerate(keyed):
+            keyed = ((event.user_id, [event], None) for event in user_events(path, fmt, report))
+        for place, (key, events, case) in enumerate(keyed):
             rows["key"].append(key)
             rows["position"].append(base + place)
             rows["events"].append(pack_events(events))
+            rows["case"].append(marshal.dumps(case))
             if len(rows["key"]) >= ROWS_PER_BLOCK:
                 yield rows
-                rows = {"key": [], "position": [], "events": []}
+                rows = {name: [] for name in columns}
         if rows["key"]:
             yield rows
         ray.get(reports.put.remote(report))
@@ -73,7 +81,11 @@ def join_user_events(group: dict[str, np.ndarray]) -> dict[str, list[Any]]:
     """One user's event rows, from any file, → one row of its events in file order."""
     order = np.argsort(group["position"], kind="stable")
     events = [event for index in order for event in unpack_events(group["events"][index])]
-    return {"key": [str(group["key"][0])], "events": [pack_events(events)]}
+    return {
+        "key": [str(group["key"][0])],
+        "events": [pack_events(events)],
+        "case": [group["case"][0]],
+    }
 
 
 class ScreenActor:
@@ -93,8 +105,8 @@ class ScreenActor:
         for blob in batch["events"]:
             events = unpack_events(blob)
             sequences.append(Sequence(events[0].user_id, order_events(events)))
-        case_ids = [str(key) for key in batch["key"]] if self.cases else None
-        counts = self.screener.screen(sequences, case_ids, uuid.uuid4().hex)
+        cases = [marshal.loads(case) for case in batch["case"]] if self.cases else None
+        counts = self.screener.screen(sequences, cases, uuid.uuid4().hex)
         return {
             "users": [counts.users],
             "events": [counts.events],

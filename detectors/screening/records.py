@@ -12,7 +12,7 @@ from detectors.sequences import Sequence
 def user_record(
     result: SequenceScore, sequence: Sequence, case_id: str | None, top: int
 ) -> dict[str, Any]:
-    """Score, flag, event count and the `top` most surprising events of one user."""
+    """Score, flag, event count and the `top` most surprising events of one user (or case)."""
     record: dict[str, Any] = {"user_id": result.user_id}
     if case_id is not None:
         record["case_id"] = case_id
@@ -38,11 +38,15 @@ def user_record(
 
 
 def screened_record(
-    user: dict[str, Any], sequence: Sequence, detector_version: str
+    user: dict[str, Any], sequence: Sequence, detector_version: str, case: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """A user record plus every event it was scored on: what `--format screened` reads."""
+    """A user record plus every event it was scored on: what `--format screened` reads.
+
+    A screened case keeps its case record's fields (fraud_type, acceptable_actions, ...), so the
+    file is also a FORMATS.md case file that `eval run --cases` reads."""
     return {
-        "case_id": user.get("case_id", user["user_id"]),
+        "case_id": user["user_id"],
+        **(case or {}),
         **user,
         "detector_version": detector_version,
         "events": [event.to_record() for event in sequence.events],

@@ -83,20 +83,23 @@ class SequenceScreener:
         self.flagged_writer = output.flagged_writer()
 
     def screen(
-        self, sequences: list[Sequence], case_ids: list[str] | None, shard_name: str
+        self, sequences: list[Sequence], cases: list[dict[str, Any]] | None, shard_name: str
     ) -> ScreenCounts:
-        """Score `sequences`, write their records as shard `shard_name`, and count them."""
+        """Score `sequences`, write their records as shard `shard_name`, and count them.
+
+        `cases`: per sequence, its case record without events, when the input was a case file."""
         results = self.detector.explain(sequences)
         users: list[dict[str, Any]] = []
         flagged: list[dict[str, Any]] = []
         for index, (result, sequence) in enumerate(zip(results, sequences, strict=True)):
             if not (result.flagged or self.output.all_users):
                 continue
-            case_id = case_ids[index] if case_ids is not None else None
+            case = cases[index] if cases is not None else None
+            case_id = case["case_id"] if case is not None else None
             record = user_record(result, sequence, case_id, self.output.top)
             users.append(record)
             if result.flagged and self.flagged_writer is not None:
-                flagged.append(screened_record(record, sequence, self.detector.version))
+                flagged.append(screened_record(record, sequence, self.detector.version, case))
         self.users_writer.write(shard_name, users)
         if self.flagged_writer is not None:
             self.flagged_writer.write(shard_name, flagged)

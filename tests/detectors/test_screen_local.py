@@ -13,7 +13,7 @@ from screen_fixtures import BAD_LINES, read_users, train_tiny_model, write_sprea
 from typer.testing import CliRunner
 
 from detectors.detector import load_detector
-from detectors.loading import read_events
+from detectors.loading import read_cases, read_events
 from detectors.screen_cli import screen
 from detectors.screening.run import EngineOptions, run_screen
 from detectors.screening.scoring import ScreenOutput
@@ -117,7 +117,8 @@ def test_parquet_input_and_parquet_output(files: list[Path], model: Path, tmp_pa
 
 def test_case_files_keep_one_sequence_per_case(model: Path, tmp_path: Path) -> None:
     cases = model.parent / "train.jsonl.gz"
-    output = ScreenOutput(tmp_path / "cases.jsonl", all_users=True)
+    flagged_file = tmp_path / "flagged.jsonl"
+    output = ScreenOutput(tmp_path / "cases.jsonl", flagged=flagged_file, all_users=True)
     run = run_screen([cases], "cases", model, output, EngineOptions())
     users = read_users(tmp_path / "cases.jsonl")
     loaded = load_sequences(cases, "cases")
@@ -127,6 +128,13 @@ def test_case_files_keep_one_sequence_per_case(model: Path, tmp_path: Path) -> N
     assert {case: users[case]["score"] for case in loaded.case_ids} == {
         case: round(result.score, 6) for case, result in zip(loaded.case_ids, results, strict=True)
     }
+    # The flagged cases keep their labels: the file is a case file for `eval run --cases`.
+    labels = {case.case_id: case.fraud_type for case in read_cases(cases)[0]}
+    flagged, report = read_cases(flagged_file)
+    assert report.rejected == 0 and flagged
+    assert {case.case_id for case in flagged} == {c for c, r in users.items() if r["flagged"]}
+    assert all(case.fraud_type == labels[case.case_id] for case in flagged)
+    assert all(case.extra["score"] == users[case.case_id]["score"] for case in flagged)
 
 
 def test_no_usable_event_exits_2(model: Path, tmp_path: Path) -> None:

@@ -50,3 +50,14 @@ def test_ray_and_local_agree_on_every_user(cluster: None, model: Path, tmp_path:
     ]
     assert [r.summary() for r in on_ray.reports] == [r.summary() for r in local.reports]
     assert on_ray.rejected == 2
+
+
+def test_ray_screens_case_files_like_local(cluster: None, model: Path, tmp_path: Path) -> None:
+    cases = [model.parent / "train.jsonl.gz"]
+    for engine, out in (("local", tmp_path / "local"), ("ray", tmp_path / "ray")):
+        output = ScreenOutput(out / "users", flagged=out / "flagged.jsonl", all_users=True)
+        run_screen(cases, "cases", model, output, EngineOptions(engine, workers=2))
+    assert read_users(tmp_path / "ray/users") == read_users(tmp_path / "local/users")
+    assert sorted((tmp_path / "ray/flagged.jsonl").read_text().splitlines()) == sorted(
+        (tmp_path / "local/flagged.jsonl").read_text().splitlines()
+    )
