@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import httpx
 
-PROBE_PROMPT_WORDS = 300
-"""Counting words in the probe's prompt (about 500–1,000 tokens, tokenizer-dependent)."""
+PROBE_PROMPT_WORDS = 150
+"""Counting words in the probe's prompt: about 500 tokens for qwen2.5 and smollm2."""
 PROBE_ANSWER_TOKENS = 24
 CHARS_PER_TOKEN = 3.0
 """Characters per prompt token, set low so that estimated prompts err long."""
