@@ -122,10 +122,12 @@ def _compare(runs: list[tuple[EngineOptions, ScreenRun, Path]]) -> None:
     reference = _scores(local_dir)
     for plan, run, users_dir in runs[1:]:
         scores = _scores(users_dir)
-        differ = sum(scores.get(key) != value for key, value in reference.items())
-        differ += len(scores.keys() - reference.keys())
+        shared = scores.keys() & reference.keys()
+        flags = sum(scores[key][1] != reference[key][1] for key in shared)
+        gap = max((abs(scores[key][0] - reference[key][0]) for key in shared), default=0.0)
         share = run.events_per_s / local_run.events_per_s
         typer.echo(
             f"{plan.engine} {plan.workers} workers vs local: {share:.0%} of its events/s; "
-            f"{differ} of {len(reference)} users differ in score or flag"
+            f"users {len(scores)} vs {len(reference)}, {len(shared)} in both; "
+            f"flags differ {flags}; largest score difference {gap:.1e}"
         )

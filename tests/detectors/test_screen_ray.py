@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,26 @@ def _screen(files: list[Path], out: Path, model: Path, options: EngineOptions) -
     return run_screen(files, "jsonl", model, output, options)
 
 
+def _assert_same_users(found: dict[str, dict], expected: dict[str, dict]) -> None:
+    """Same users, flags, event counts and most surprising events; scores equal to 1e-5: the
+    detector's float32 sums depend on which sequences share a batch and on the thread count
+    (measured: at most 3e-6 apart on 9,591 users, no flag changed)."""
+    assert found.keys() == expected.keys()
+    for user, record in expected.items():
+        other = found[user]
+        assert (other["flagged"], other["n_events"]) == (record["flagged"], record["n_events"])
+        assert [e["index"] for e in other["top_events"]] == [
+            e["index"] for e in record["top_events"]
+        ]
+        assert other["score"] == pytest.approx(record["score"], abs=1e-5)
+
+
+def _flagged_events(out: Path) -> dict[str, list[dict]]:
+    """Each flagged user's events as written to the `screened` file."""
+    lines = (out / "flagged.jsonl").read_text().splitlines()
+    return {record["case_id"]: record["events"] for record in map(json.loads, lines)}
+
+
 def test_ray_and_local_agree_on_every_user(cluster: None, model: Path, tmp_path: Path) -> None:
     files = write_spread_events(tmp_path)
     local = _screen(files, tmp_path / "local", model, EngineOptions(shard_bytes=4096))
@@ -41,10 +62,9 @@ def test_ray_and_local_agree_on_every_user(cluster: None, model: Path, tmp_path:
         read_users(tmp_path / "ray/users"),
     )
     assert len(local_users) == 38
-    assert ray_users == local_users  # score, flag, n_events and top events of every user
+    _assert_same_users(ray_users, local_users)
     assert (on_ray.counts.users, on_ray.counts.events) == (local.counts.users, local.counts.events)
-    local_flagged = sorted((tmp_path / "local/flagged.jsonl").read_text().splitlines())
-    assert sorted((tmp_path / "ray/flagged.jsonl").read_text().splitlines()) == local_flagged
+    assert _flagged_events(tmp_path / "ray") == _flagged_events(tmp_path / "local")
     assert [str(problem) for report in on_ray.reports for problem in report.problems] == [
         str(problem) for report in local.reports for problem in report.problems
     ]
@@ -57,7 +77,5 @@ def test_ray_screens_case_files_like_local(cluster: None, model: Path, tmp_path:
     for engine, out in (("local", tmp_path / "local"), ("ray", tmp_path / "ray")):
         output = ScreenOutput(out / "users", flagged=out / "flagged.jsonl", all_users=True)
         run_screen(cases, "cases", model, output, EngineOptions(engine, workers=2))
-    assert read_users(tmp_path / "ray/users") == read_users(tmp_path / "local/users")
-    assert sorted((tmp_path / "ray/flagged.jsonl").read_text().splitlines()) == sorted(
-        (tmp_path / "local/flagged.jsonl").read_text().splitlines()
-    )
+    _assert_same_users(read_users(tmp_path / "ray/users"), read_users(tmp_path / "local/users"))
+    assert _flagged_events(tmp_path / "ray") == _flagged_events(tmp_path / "local")
