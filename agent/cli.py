@@ -26,7 +26,7 @@ def _register_commands() -> None:
     from agent.api import api_cli
     from agent.llm import llm_cli
     from detectors import bench_cli, bench_screen_cli, screen_cli, train_cli
-    from evals import detector_quality, eval_cli, simulate_cli
+    from evals import detector_eval_cli, eval_cli, simulate_cli
 
     app.command("train")(train_cli.train)
     app.command("screen")(screen_cli.screen)
@@ -36,7 +36,7 @@ def _register_commands() -> None:
     bench_app.command("screen")(bench_screen_cli.bench_screen)
     bench_app.command("api")(api_cli.bench_api)
     bench_app.command("llm")(llm_cli.bench_llm)
-    eval_app.command("detector")(detector_quality.eval_detector)
+    eval_app.command("detector")(detector_eval_cli.eval_detector)
     eval_app.command("run")(eval_cli.eval_run)
     eval_app.command("compare")(eval_cli.eval_compare)
     eval_app.command("perturbation")(eval_cli.eval_perturbation)

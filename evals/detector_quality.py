@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
 import typer
 
-from detectors.adapters import real_data_path
 from detectors.base import LEGIT, BaseDetector
 from detectors.baselines import IsolationForestDetector, NgramDetector
-from detectors.detector import SUPERVISED_SIGNAL, LSTMDetector, load_detector
+from detectors.detector import SUPERVISED_SIGNAL, LSTMDetector
 from detectors.quality import ranking_metrics
 from detectors.rules import RuleDetector
 from detectors.sequence_files import LoadedSequences, load_sequences
 from detectors.sequences import Sequence
-from detectors.training import use_all_cores
-from evals.detector_hdfs import evaluate_hdfs
-from evals.detector_open_world import (
-    evaluate_cross_simulator,
-    evaluate_leave_one_type_out,
-    print_leave_one_type_out,
-    small_lstm,
-)
-from evals.detector_operating import (
-    OperatingTable,
-    operating_table_dict,
-    print_operating_table,
-)
 
-DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
 REAL_SETS = ("fraud_data", "talkingdata")
 LEAKING_ACTIONS = {"talkingdata": frozenset({"app_install"})}
 """Events that *are* the label (TalkingData's is "never installed"): removed before scoring."""
@@ -158,7 +140,7 @@ def _without_supervised(detector: LSTMDetector, sequences: list[Sequence]) -> np
     return detector.fused_scores(detector.surprise_arrays(sequences), sequences, signals)
 
 
-def _print_set(result: SetResult) -> None:
+def print_set_result(result: SetResult) -> None:
     typer.echo(f"\n## {result.name}: {result.sequences} sequences, {result.fraud} fraud")
     typer.echo(f"({result.note})")
     names = list(result.detectors[0].metrics)
@@ -175,117 +157,7 @@ def _print_set(result: SetResult) -> None:
             typer.echo(f"{fraud_type:<20}{row}")
 
 
-def eval_detector(
-    model: Annotated[
-        Path | None, typer.Option(help="Detector folder; default: the bundled model.")
-    ] = None,
-    train: Annotated[
-        Path, typer.Option(help="Simulator train split (cases) the baselines are fitted on.")
-    ] = DATASETS_DIR / "sim_v1_train.jsonl.gz",
-    test: Annotated[Path, typer.Option(help="Simulator test split (cases).")] = DATASETS_DIR
-    / "sim_v1_test.jsonl.gz",
-    other_train: Annotated[
-        Path, typer.Option(help="Another simulator version's train split (cases).")
-    ] = DATASETS_DIR / "sim_v2_train.jsonl.gz",
-    other_test: Annotated[
-        Path, typer.Option(help="Another simulator version's test split (cases).")
-    ] = DATASETS_DIR / "sim_v2_test.jsonl.gz",
-    real: Annotated[
-        bool, typer.Option(help="Also fit and score on TalkingData and Fraud_Data.")
-    ] = True,
-    hdfs: Annotated[
-        bool, typer.Option(help="Also train without labels on HDFS normal sessions (DeepLog).")
-    ] = True,
-    leave_one_out: Annotated[
-        bool, typer.Option(help="Also retrain once per fraud type without it (slow).")
-    ] = True,
-    cross_sim: Annotated[
-        bool, typer.Option(help="Also test across simulator versions (--other-train/-test).")
-    ] = True,
-    flag_budget: Annotated[
-        float, typer.Option(help="Share of legitimate training users each baseline flags.")
-    ] = 0.05,
-    hdfs_flag_budget: float = 0.02,
-    real_epochs: int = 3,
-    retrain_epochs: Annotated[
-        int, typer.Option(help="Epochs of every LSTM an open-world eval trains.")
-    ] = 4,
-    seed: int = 0,
-    threads: Annotated[int | None, typer.Option(help="CPU threads; default every core.")] = None,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="JSON of every number printed.")
-    ] = Path("runs/detector_quality.json"),
-) -> None:
-    """Ranking (ROC-AUC, PR-AUC, recall at 1 % / 5 %) and operating-threshold figures (legit
-    flagged, recall, per type) of the LSTM beside every baseline; open-world sets optional."""
-    needed = [train, test] + ([other_train, other_test] if cross_sim else [])
-    for path in needed:
-        if not path.is_file():
-            raise typer.BadParameter(f"case file not found: {path}")
-    try:
-        detector = load_detector(model)
-    except (FileNotFoundError, ValueError) as error:
-        raise typer.BadParameter(str(error), param_hint="--model") from None
-    use_all_cores(threads)
-    train_set = load_sequences(train, "cases", with_labels=True)
-    test_set = load_sequences(test, "cases", with_labels=True)
-    for loaded in (train_set, test_set):
-        loaded.report.print_to(sys.stderr, max_problems=3)
-    results = [evaluate_simulator(detector, train_set, test_set, seed)]
-    _print_set(results[-1])
-    tables: list[OperatingTable] = []
-
-    def add(table: OperatingTable) -> None:
-        tables.append(table)
-        if table.title.startswith("leave one"):
-            print_leave_one_type_out(table)
-        else:
-            print_operating_table(table)
-
-    add(
-        evaluate_cross_simulator(
-            f"{test.name} at the operating threshold", detector, train_set, test_set,
-            flag_budget, seed,
-        )
-    )  # fmt: skip
-    if cross_sim:
-        other_train_set = load_sequences(other_train, "cases", with_labels=True)
-        other_test_set = load_sequences(other_test, "cases", with_labels=True)
-        add(
-            evaluate_cross_simulator(
-                f"trained on {train.name}, tested on {other_test.name}",
-                detector, train_set, other_test_set, flag_budget, seed,
-            )
-        )  # fmt: skip
-        reverse = small_lstm(retrain_epochs, flag_budget, seed, threads).fit(
-            other_train_set.sequences, other_train_set.labels
-        )
-        add(
-            evaluate_cross_simulator(
-                f"trained on {other_train.name}, tested on {test.name}",
-                reverse, other_train_set, test_set, flag_budget, seed,
-            )
-        )  # fmt: skip
-    if leave_one_out:
-        add(
-            evaluate_leave_one_type_out(
-                train_set, test_set, retrain_epochs, flag_budget, seed, threads
-            )
-        )
-    if hdfs:
-        add(evaluate_hdfs(retrain_epochs, seed, hdfs_flag_budget, threads))
-    if real:
-        for fmt in REAL_SETS:
-            path = real_data_path(fmt)
-            results.append(evaluate_real(fmt, path, real_epochs, seed, threads))
-            _print_set(results[-1])
-    output.parent.mkdir(parents=True, exist_ok=True)
-    report = [_as_dict(result) for result in results] + [operating_table_dict(t) for t in tables]
-    output.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    typer.echo(f"\nwrote {output}")
-
-
-def _as_dict(result: SetResult) -> dict[str, object]:
+def set_result_dict(result: SetResult) -> dict[str, object]:
     return {
         "set": result.name,
         "sequences": result.sequences,

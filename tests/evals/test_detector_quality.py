@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from detectors.adapters import real_data_path
 from detectors.cases import Case
 from detectors.detector import LSTMDetector
-from evals.detector_quality import eval_detector, evaluate_real
+from evals.detector_eval_cli import eval_detector
+from evals.detector_quality import evaluate_real
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detectors"))
 from detector_fixtures import make_sequences
