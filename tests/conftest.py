@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from agent.llm.probe import ServerSpeed, probe_speed
 from agent.llm.server import LocalModelServer, find_free_port
 from agent.settings import get_settings
 
@@ -22,6 +23,14 @@ def local_llm() -> Iterator[LocalModelServer]:
     """
     with LocalModelServer(get_settings(), model=LOCAL_TEST_MODEL, port=0) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def local_llm_speed(local_llm: LocalModelServer) -> ServerSpeed:
+    """The shared server's measured speed. Settings given it (llm_prefill_tok_s,
+    llm_decode_tok_s) time each call from its size and this machine's load, as `serve_model`
+    does: a fixed 180 s let verdicts fall back on a loaded 2-core CI machine."""
+    return probe_speed(local_llm.base_url, local_llm.model, "EMPTY")
 
 
 @pytest.fixture

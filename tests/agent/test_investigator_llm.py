@@ -11,6 +11,7 @@ from agent_doubles import FixedScreener
 
 from agent.investigator import Investigator
 from agent.llm.client import OpenAIChatModel
+from agent.llm.probe import ServerSpeed
 from agent.llm.server import LocalModelServer
 from agent.policy import PolicyInput, RiskPolicy
 from agent.settings import Settings
@@ -46,12 +47,16 @@ def investigate_all(investigator: Investigator, cases: list[Case]) -> list[Verdi
     return asyncio.run(run())
 
 
-def make_investigator(base_url: str, model: str, tmp_path: Path, score: float) -> Investigator:
+def make_investigator(
+    base_url: str, model: str, tmp_path: Path, score: float, speed: ServerSpeed | None = None
+) -> Investigator:
     settings = Settings(
         llm_base_url=base_url,
         llm_model=model,
         llm_max_retries=1,
         checkpoint_db=tmp_path / "checkpoints.sqlite",
+        llm_prefill_tok_s=speed.prefill_tok_s if speed else None,
+        llm_decode_tok_s=speed.decode_tok_s if speed else None,
     )
     chat = OpenAIChatModel.from_settings(settings)
     # A fixed screener flags every case (score 0.7 < the policy's high score of 0.9), so what
@@ -60,10 +65,12 @@ def make_investigator(base_url: str, model: str, tmp_path: Path, score: float) -
 
 
 def test_flagged_cases_get_valid_grounded_policed_verdicts(
-    local_llm: LocalModelServer, tmp_path: Path
+    local_llm: LocalModelServer, local_llm_speed: ServerSpeed, tmp_path: Path
 ) -> None:
     cases = pick_cases()
-    investigator = make_investigator(local_llm.base_url, local_llm.model, tmp_path, score=0.7)
+    investigator = make_investigator(
+        local_llm.base_url, local_llm.model, tmp_path, score=0.7, speed=local_llm_speed
+    )
     verdicts = investigate_all(investigator, cases)
     policy = RiskPolicy.load()
 

@@ -15,6 +15,7 @@ from api_sse import ask
 from conftest import READ_HEADERS, READ_KEY, WRITE_HEADERS, api_settings
 
 from agent.api.app import create_app
+from agent.llm.probe import ServerSpeed
 from agent.llm.server import LocalModelServer
 
 pytestmark = pytest.mark.llm
@@ -22,7 +23,10 @@ pytestmark = pytest.mark.llm
 
 @pytest.fixture(scope="module")
 def llm_server(
-    tmp_path_factory: pytest.TempPathFactory, detector_dir: Path, local_llm: LocalModelServer
+    tmp_path_factory: pytest.TempPathFactory,
+    detector_dir: Path,
+    local_llm: LocalModelServer,
+    local_llm_speed: ServerSpeed,
 ) -> Iterator[RunningServer]:
     settings = api_settings(
         tmp_path_factory.mktemp("api-llm"),
@@ -30,6 +34,8 @@ def llm_server(
         llm_base_url=local_llm.base_url,
         llm_model=local_llm.model,
         chat_max_tokens=60,
+        llm_prefill_tok_s=local_llm_speed.prefill_tok_s,
+        llm_decode_tok_s=local_llm_speed.decode_tok_s,
     )
     server = RunningServer(create_app(settings)).start()
     yield server

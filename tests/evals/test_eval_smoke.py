@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.llm.probe import ServerSpeed
 from agent.llm.server import LocalModelServer
 from agent.settings import get_settings
 from evals.eval_cli import eval_run
@@ -19,10 +20,12 @@ TEST_SPLIT = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "sim_v
 
 @pytest.fixture
 def local_llm_settings(
-    local_llm: LocalModelServer, monkeypatch: pytest.MonkeyPatch
+    local_llm: LocalModelServer, local_llm_speed: ServerSpeed, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     monkeypatch.setenv("FRAUDLENS_LLM_BASE_URL", local_llm.base_url)
     monkeypatch.setenv("FRAUDLENS_LLM_MODEL", local_llm.model)
+    monkeypatch.setenv("FRAUDLENS_LLM_PREFILL_TOK_S", str(local_llm_speed.prefill_tok_s))
+    monkeypatch.setenv("FRAUDLENS_LLM_DECODE_TOK_S", str(local_llm_speed.decode_tok_s))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
