@@ -16,6 +16,7 @@ from detectors.cases import FRAUD_TYPES, Case
 from evals.simulator.build import plan_case_sets, simulate_cases
 from evals.simulator.case_files import write_cases, write_events
 from evals.simulator.plan import parse_fractions
+from evals.simulator.versions import SIM_VERSIONS
 
 SPLIT_NAMES = ("train", "dev", "test")
 MIN_MAX_EVENTS = 60
@@ -44,7 +45,13 @@ def simulate(
     events_only: Annotated[
         bool, typer.Option(help="Write plain events (FORMATS.md §1), labels dropped.")
     ] = False,
-    max_events: Annotated[int, typer.Option(help="Most recent events kept per user.")] = 120,
+    version: Annotated[
+        str, typer.Option(help=f"Simulator version: {', '.join(SIM_VERSIONS)}.")
+    ] = "v1",
+    max_events: Annotated[
+        int | None,
+        typer.Option(help="Most recent events kept per user; default: the version's cap."),
+    ] = None,
     real_data: Annotated[
         Path, typer.Option(help="Real data folder (Taobao, REES46, Fraud_Data, TalkingData).")
     ] = REAL_DATA_DIR,
@@ -54,7 +61,10 @@ def simulate(
         raise typer.BadParameter(f"{n} cases; need ≥ 1", param_hint="--n")
     if not 0.0 <= fraud_rate <= 1.0:
         raise typer.BadParameter(f"{fraud_rate}; need 0 ≤ rate ≤ 1", param_hint="--fraud-rate")
-    if max_events < MIN_MAX_EVENTS:
+    if version not in SIM_VERSIONS:
+        known = ", ".join(SIM_VERSIONS)
+        raise typer.BadParameter(f"{version!r} is not one of {known}", param_hint="--version")
+    if max_events is not None and max_events < MIN_MAX_EVENTS:
         raise typer.BadParameter(
             f"{max_events}; need ≥ {MIN_MAX_EVENTS}", param_hint="--max-events"
         )
@@ -65,7 +75,7 @@ def simulate(
     if not real_data.is_dir():
         raise typer.BadParameter(f"folder not found: {real_data}", param_hint="--real-data")
     try:
-        parts = plan_case_sets(n, fraud_rate, seed, fractions, real_data, max_events)
+        parts = plan_case_sets(n, fraud_rate, seed, fractions, real_data, max_events, version)
     except FileNotFoundError as error:
         raise typer.BadParameter(str(error), param_hint="--real-data") from None
     paths = [output] if fractions is None else split_paths(output, len(parts))
