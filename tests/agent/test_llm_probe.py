@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
 from agent.llm.client import ChatMessage, OpenAIChatModel
-from agent.llm.probe import MAX_CONCURRENCY, MIN_CALL_TIMEOUT_S, ServerSpeed
+from agent.llm.endpoint import serve_model
+from agent.llm.probe import MAX_CONCURRENCY, MIN_CALL_TIMEOUT_S, ProbeError, ServerSpeed
 from agent.settings import Settings
 
 SLOW_CPU = ServerSpeed(prefill_tok_s=30.0, decode_tok_s=4.0)
@@ -57,3 +62,41 @@ def test_a_timeout_setting_wins_over_measured_speeds() -> None:
 def test_without_measured_speeds_the_timeout_is_the_setting() -> None:
     chat = OpenAIChatModel.from_settings(Settings(llm_base_url="http://x/v1"))
     assert chat.call_timeout_s([{"role": "user", "content": "x"}], None) == 180.0
+
+
+def _probe_answers(speed: ServerSpeed | Exception) -> Callable[..., ServerSpeed]:
+    def probe(*args: object, **kwargs: object) -> ServerSpeed:
+        if isinstance(speed, Exception):
+            raise speed
+        return speed
+
+    return probe
+
+
+def test_served_settings_carry_the_probe_and_the_concurrency_it_implies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("agent.llm.probe.probe_speed", _probe_answers(ServerSpeed(100.0, 4.0)))
+    with serve_model(Settings(llm_base_url="http://x/v1"), probe_endpoint=True) as served:
+        assert served.speed == ServerSpeed(100.0, 4.0)
+        assert (served.settings.llm_prefill_tok_s, served.settings.llm_decode_tok_s) == (100, 4)
+        assert served.settings.concurrency == 4  # 15 s prefill, 37.5 s decode: see above
+    with serve_model(
+        Settings(llm_base_url="http://x/v1", concurrency=3), probe_endpoint=True
+    ) as served:
+        assert served.settings.concurrency == 3  # named in the settings: kept
+
+
+def test_a_failed_probe_keeps_fixed_timeouts_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("agent.llm.probe.probe_speed", _probe_answers(ProbeError("HTTP 404")))
+    with serve_model(Settings(llm_base_url="http://x/v1"), probe_endpoint=True) as served:
+        assert served.speed is None and served.settings.llm_prefill_tok_s is None
+    assert "warning: HTTP 404; fixed timeouts (180 s)" in capsys.readouterr().err
+
+
+def test_a_configured_endpoint_is_not_probed_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agent.llm.probe.probe_speed", _probe_answers(AssertionError("probed")))
+    with serve_model(Settings(llm_base_url="http://x/v1")) as served:
+        assert served.speed is None
