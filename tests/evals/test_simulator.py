@@ -293,7 +293,7 @@ def test_sim_v2_draws_more_variants_and_noisier_hard_negatives() -> None:
         cases += simulate_cases(plan, ctx)
     assert {case.fraud_type for case in cases} == set(FRAUD_TYPES)
     assert all(len(case.events) <= SIM_V2.max_events for case in cases)
-    notes = " ".join(case.notes for case in cases)
+    notes = " ".join(case.notes or "" for case in cases)
     for variant in ("(v2, quiet)", "(v2, low and slow)", "(v2, ring of", "scraping bot (v2)"):
         assert variant in notes
     kinds = {case.extra["tags"][1] for case in cases if "hard_negative" in case.extra["tags"]}
