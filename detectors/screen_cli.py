@@ -26,8 +26,9 @@ def screen(
     flagged_out: Annotated[
         Path | None,
         typer.Option(
-            help="Also write the flagged users with all their events (`--format screened`, "
-            "read by investigate / eval run): a .jsonl file, else a folder of shards."
+            help="Also write the flagged users with all their events (the `screened` format; "
+            "from a case file, also a case file for eval run --cases / investigate -f cases): "
+            "a .jsonl file, else a folder of shards."
         ),
     ] = None,
     output_format: Annotated[
