@@ -84,11 +84,13 @@ def serve_model(
 def _measured(served: ServedModel, probe: bool) -> ServedModel:
     """`served` with the probe's speeds in its settings, and the concurrency they imply unless
     the settings name one; unchanged (with a warning) when the probe fails."""
-    from agent.llm.probe import ProbeError, probe_speed
+    from agent.llm.probe import ProbeError, ServerSpeed, probe_speed
 
     settings = served.settings
-    measured_by_hand = settings.llm_prefill_tok_s and settings.llm_decode_tok_s
-    if not probe or measured_by_hand or settings.llm_base_url is None:
+    if settings.llm_prefill_tok_s and settings.llm_decode_tok_s:  # measured by hand
+        speed = ServerSpeed(settings.llm_prefill_tok_s, settings.llm_decode_tok_s)
+        return ServedModel(settings, served.server, speed)
+    if not probe or settings.llm_base_url is None:
         return served
     try:
         speed = probe_speed(
