@@ -15,7 +15,7 @@ from api_doubles import CHAT_ANSWER, ScriptedChatModel, card_testing_events, mak
 from api_server import RunningServer
 from api_sse import WRITE_KEY
 from conftest import READ_HEADERS, READ_KEY, WRITE_HEADERS, api_settings, start_server
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,20 +31,28 @@ SCRIPT_REVIEW = '<script>document.title = "owned"</script><img src=x onerror="al
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright's launch, on the system Chromium (never a downloaded one)."""
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """The system Chromium (never a downloaded one), for this module only: Playwright's sync
+    API keeps an event loop running while it is open, which later `asyncio.run` tests refuse."""
     if not Path(CHROMIUM).exists():
         # Fail, not skip: CI must not pass with the browser tests silently left out.
         pytest.fail(
             f"{CHROMIUM} is missing: run `bash .ci/setup`, or deselect with -m 'not browser'"
         )
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "headless": True,
-        "args": CHROMIUM_ARGS,
-    }
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture(scope="module")
