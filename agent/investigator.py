@@ -72,6 +72,11 @@ class ModelSupervisor(Protocol):
         """Bring the server back, or raise ModelServerDown."""
         ...
 
+    @property
+    def log_path(self) -> Path | None:
+        """The server's log, named when it stays down."""
+        ...
+
 
 EXAMPLE_TOKEN_BUDGET = 350
 """Few-shot examples are rendered shorter than the case itself."""
@@ -305,7 +310,9 @@ class _Recovery:
             if self.supervisor.healthy():
                 return not self.restarts_left  # restarted by another case meanwhile
             if not self.restarts_left:
-                raise ModelServerDown("the model server died again after a restart", None)
+                raise ModelServerDown(
+                    "the model server died again after a restart", self.supervisor.log_path
+                )
             self.restarts_left -= 1
             await asyncio.to_thread(self.supervisor.restart)
             return True

@@ -36,6 +36,11 @@ class ServedModel:
     speed: ServerSpeed | None = None
     """What the start-up probe measured; None when it failed or was not run."""
 
+    @property
+    def log_path(self) -> Path | None:
+        """Our local server's log file; None for a configured endpoint."""
+        return self.server.log_path if self.server is not None else None
+
     def healthy(self) -> bool:
         """False once our local server's process died or its engine reports itself dead on
         `/health` (a configured endpoint: always True)."""
