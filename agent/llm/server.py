@@ -115,7 +115,8 @@ class LocalModelServer:
         self._stop_on_sigterm()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        with self.log_path.open("wb") as log:
+        # A restart appends, so the log still shows why the previous server died.
+        with self.log_path.open("ab" if self.ready_after_s is not None else "wb") as log:
             self._process = subprocess.Popen(
                 self._command(model_dir),
                 stdin=subprocess.DEVNULL,
