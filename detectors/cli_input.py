@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from detectors.adapters import FORMAT_NAMES
+from detectors.sequence_files import LOADER_FORMATS
 
 if TYPE_CHECKING:
     from detectors.detector import LSTMDetector
     from detectors.sequence_files import LoadedSequences
 
 FormatOption = Annotated[
-    str, typer.Option("--format", "-f", help=f"Input format: {', '.join(FORMAT_NAMES)}.")
+    str, typer.Option("--format", "-f", help=f"Input format: {', '.join(LOADER_FORMATS)}.")
 ]
 
 
 def check_format(fmt: str) -> None:
     """A usage error naming the known formats when `fmt` is not one of them."""
-    if fmt not in FORMAT_NAMES:
-        known = ", ".join(FORMAT_NAMES)
+    if fmt not in LOADER_FORMATS:
+        known = ", ".join(LOADER_FORMATS)
         raise typer.BadParameter(f"{fmt!r} is not one of {known}", param_hint="--format")
 
 
