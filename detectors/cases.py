@@ -82,17 +82,7 @@ def parse_case(record: Any) -> Case:
             raise EventError(
                 "acceptable_actions", f"{action!r} is not one of {', '.join(RISK_ACTIONS)}"
             )
-    raw_events = record.get("events")
-    if not isinstance(raw_events, list) or not raw_events:
-        raise EventError("events", "required non-empty list is missing")
-    events = []
-    for index, raw in enumerate(raw_events):
-        try:
-            events.append(parse_event(raw))
-        except EventError as error:
-            raise EventError(
-                f"events[{index}].{error.field}", str(error).split(": ", 1)[1]
-            ) from None
+    events = parse_event_list(record.get("events"))
     notes = record.get("notes")
     return Case(
         case_id=str(case_id),
@@ -102,3 +92,17 @@ def parse_case(record: Any) -> Case:
         notes=notes if isinstance(notes, str) else None,
         extra={key: value for key, value in record.items() if key not in _CASE_FIELDS},
     )
+
+
+def parse_event_list(raw_events: object) -> list[Event]:
+    """A record's non-empty `events` list; a bad event names its place (`events[3].ts: …`)."""
+    if not isinstance(raw_events, list) or not raw_events:
+        raise EventError("events", "required non-empty list is missing")
+    events = []
+    for index, raw in enumerate(raw_events):
+        try:
+            events.append(parse_event(raw))
+        except EventError as error:
+            message = str(error).split(": ", 1)[1]
+            raise EventError(f"events[{index}].{error.field}", message) from None
+    return events

@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.events import Event, EventError, parse_event
+from detectors.cases import parse_event_list
+from detectors.events import Event, EventError
 
 SCREENED_FORMAT = "screened"
 """The `--format` name that reads this file back (`investigate`, `eval run`)."""
@@ -42,16 +43,7 @@ def parse_screened(record: Any) -> ScreenedUser:
     score = record.get("score")
     if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
         raise EventError("score", f"expected a finite number, got {score!r}")
-    raw_events = record.get("events")
-    if not isinstance(raw_events, list) or not raw_events:
-        raise EventError("events", "required non-empty list is missing")
-    events = []
-    for index, raw in enumerate(raw_events):
-        try:
-            events.append(parse_event(raw))
-        except EventError as error:
-            message = str(error).split(": ", 1)[1]
-            raise EventError(f"events[{index}].{error.field}", message) from None
+    events = parse_event_list(record.get("events"))
     return ScreenedUser(
         case_id=case_id,
         user_id=user_id,
