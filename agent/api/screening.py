@@ -64,7 +64,9 @@ class ScreeningService:
         return ScreenResponse(detector_version=self.detector.version, results=results)
 
     async def readiness(self) -> ReadyResponse:
-        """Ready when the detector is fitted and the model server lists its models."""
+        """Ready when the detector is fitted, the model server lists its models and its engine
+        is alive (vLLM's `/health` answers 5xx once the engine has died; a server without
+        `/health` is judged by `/models` alone)."""
         if self.detector.version.endswith("unfitted"):
             raise ApiError(503, "not_ready", "detector is not fitted")
         base_url = self.settings.llm_base_url
@@ -73,11 +75,19 @@ class ScreeningService:
         try:
             async with httpx.AsyncClient(timeout=READY_TIMEOUT_S) as client:
                 response = await client.get(base_url.rstrip("/") + "/models")
-            response.raise_for_status()
+                response.raise_for_status()
+                health = await client.get(base_url.rstrip("/").removesuffix("/v1") + "/health")
         except httpx.HTTPError as error:
             raise ApiError(
                 503, "not_ready", f"model server at {base_url} unreachable: {type(error).__name__}"
             ) from None
+        if health.status_code >= 500:
+            raise ApiError(
+                503,
+                "not_ready",
+                f"model server at {base_url}: engine unhealthy "
+                f"(/health answered {health.status_code})",
+            )
         return ReadyResponse(
             status="ready", detector_version=self.detector.version, model_server=base_url
         )
