@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "sklearn", "vllm", "transformers", "langgraph", "ray", "openai")
+HEAVY = ("torch", "sklearn", "vllm", "transformers", "langgraph", "ray", "pyarrow", "openai")
 """Each costs a second or more to import; a command imports them when it runs, not for --help."""
 
 COMMANDS = [
