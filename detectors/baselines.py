@@ -144,8 +144,8 @@ def aggregate_features(sequence: Sequence) -> np.ndarray:
                 np.log1p(n / max(duration / 3600.0, 1 / 60)),
                 np.log1p(float(np.median(gaps))),
                 np.log1p(float(gaps.min())),
-                np.log1p(float(amounts.sum())),
-                np.log1p(float(amounts.max())),
+                _signed_log1p(float(amounts.sum())),
+                _signed_log1p(float(amounts.max())),
                 float(max(quantities, default=0)),
                 sum(e.status in ("declined", "failed") for e in events) / max(n, 1),
                 sum(e.action in CREDENTIAL_ACTIONS for e in events),
@@ -154,6 +154,11 @@ def aggregate_features(sequence: Sequence) -> np.ndarray:
             mix / max(n, 1),
         ]
     )
+
+
+def _signed_log1p(value: float) -> float:
+    # Amounts may be negative (refunds written as credits); log1p alone gives -inf or NaN there.
+    return float(np.sign(value) * np.log1p(abs(value)))
 
 
 class IsolationForestDetector(BaseDetector):

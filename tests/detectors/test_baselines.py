@@ -63,3 +63,17 @@ def test_thresholds_for_rate_and_recall() -> None:
     assert threshold_for_recall(scores, is_fraud, 1.0) == 3.0
     with pytest.raises(ValueError, match="no fraud among 10"):
         threshold_for_recall(scores, np.zeros(10, dtype=bool), 0.5)
+
+
+def test_aggregate_features_stay_finite_for_refunds_written_as_credits() -> None:
+    from detectors.baselines import aggregate_features
+    from detectors.events import parse_event
+    from detectors.sequences import Sequence
+
+    records = [
+        {"user_id": "u", "ts": 0, "action": "purchase", "amount": 20.0},
+        {"user_id": "u", "ts": 60, "action": "refund_request", "amount": -45.0},
+    ]
+    features = aggregate_features(Sequence("u", [parse_event(record) for record in records]))
+    assert np.isfinite(features).all()
+    assert features[5] < 0  # the net amount (-25) keeps its sign
