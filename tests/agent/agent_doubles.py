@@ -67,7 +67,7 @@ class FixedScreener:
 
     version = "fixed-1"
 
-    def __init__(self, score: float = 0.95, threshold: float = 0.5) -> None:
+    def __init__(self, score: float = 0.995, threshold: float = 0.5) -> None:
         self.score = score
         self.threshold = threshold
         self.calls = 0
@@ -78,7 +78,7 @@ class FixedScreener:
 
 
 def sequence_score(
-    sequence: Sequence, score: float = 0.95, threshold: float = 0.5
+    sequence: Sequence, score: float = 0.995, threshold: float = 0.5
 ) -> SequenceScore:
     surprises = [
         EventSurprise(index, f"{event.action}|tok", nll=float(index % 7), rank=1 + index % 7)

@@ -232,4 +232,4 @@ def test_chat_tools_can_render_a_case_and_find_similar_ones(tmp_path: Path) -> N
     assert similar[0].example.case.fraud_type == "card_testing"
     assert similar[0].basis == "profile"
     rendered = investigator.render_case(sequence, sequence_score(sequence))
-    assert rendered.event_count == 7 and "detector score 0.950 (flagged)" in rendered.text
+    assert rendered.event_count == 7 and "detector score 0.995 (flagged)" in rendered.text
