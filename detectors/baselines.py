@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence as SequenceOf
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
 
 from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
 from detectors.events import ACTIONS
 from detectors.rules import CREDENTIAL_ACTIONS
 from detectors.sequences import Sequence
 from detectors.tokenizer import EncodedSequences, EventTokenizer, NotFittedError
+
+if TYPE_CHECKING:  # sklearn costs ~2.5 s to import; only the isolation forest needs it
+    from sklearn.ensemble import IsolationForest
 
 
 def legitimate_only(
@@ -174,6 +176,8 @@ class IsolationForestDetector(BaseDetector):
     def fit(self, sequences: SequenceOf[Sequence], labels: SequenceOf[str] | None = None) -> Self:
         """Fit on the sequences; with labels, on the legitimate ones only."""
         sequences = legitimate_only(sequences, labels)
+        from sklearn.ensemble import IsolationForest
+
         features = np.stack([aggregate_features(sequence) for sequence in sequences])
         self.forest_ = IsolationForest(n_estimators=self.n_estimators, random_state=self.seed)
         self.forest_.fit(features)

@@ -311,17 +311,20 @@ class LSTMDetector(BaseDetector):
         arrays = self._surprise_encoded(encoded)
         tails = self.tail_probabilities(arrays, sequences)
         scores = fuse_tail_probabilities(tails)
+        tokens = self.tokenizer_.feature_names_many(encoded.features)
         results = []
         for index, sequence in enumerate(sequences):
             start = int(encoded.offsets[index])
             events = [
-                EventSurprise(
-                    index=position,
-                    token=self.tokenizer_.feature_names(encoded.features[start + position]),
-                    nll=float(arrays.nll[index][position]),
-                    rank=int(arrays.rank[index][position]),
+                EventSurprise(index=position, token=token, nll=nll, rank=rank)
+                for position, (token, nll, rank) in enumerate(
+                    zip(
+                        tokens[start : start + len(sequence.events)],
+                        arrays.nll[index].tolist(),
+                        arrays.rank[index].tolist(),
+                        strict=True,
+                    )
                 )
-                for position in range(len(sequence.events))
             ]
             probs = None
             if arrays.type_probs is not None:

@@ -250,6 +250,14 @@ class EventTokenizer:
         parts += [name for bit, name in enumerate(FLAG_NAMES) if row[5] >> bit & 1]
         return "|".join(parts)
 
+    def feature_names_many(self, features: np.ndarray) -> list[str]:
+        """`feature_names` of every row, each distinct row named once."""
+        if len(features) == 0:
+            return []
+        distinct, inverse = np.unique(features, axis=0, return_inverse=True)
+        names = [self.feature_names(row) for row in distinct]
+        return [names[index] for index in inverse.reshape(-1).tolist()]
+
     def token_name(self, token_id: int) -> str:
         """Readable name of a composite-token id (0 → `<oov>`)."""
         if token_id == 0:
