@@ -1,4 +1,5 @@
-"""`fraudlens bench screen`: events/s and peak memory, local vs Ray with 1 and 2 workers."""
+"""`fraudlens bench screen`: events/s and peak memory, local (1 and 2 processes) vs Ray (1 and 2
+workers)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,16 @@ def _scores(users_dir: Path) -> dict[str, tuple[float, bool]]:
     return scores
 
 
+def _counts(text: str, option: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}", param_hint=option) from None
+    if any(count < 1 for count in counts):
+        raise typer.BadParameter(f"{text!r}: each ≥ 1", param_hint=option)
+    return counts
+
+
 def _parse_only(files: list[Path], fmt: str) -> tuple[int, float]:
     """Events and seconds to read and validate every line, no grouping or scoring."""
     from detectors.loading import LoadReport
@@ -53,8 +64,11 @@ def bench_screen(
         Path | None, typer.Option("--model", help="Detector folder; default: the bundled model.")
     ] = None,
     fmt: FormatOption = "jsonl",
+    local_workers: Annotated[
+        str, typer.Option(help="Comma-separated local process counts; the first is the reference.")
+    ] = "1,2",
     ray_workers: Annotated[
-        str, typer.Option(help="Comma-separated Ray worker counts to run after the local one.")
+        str, typer.Option(help="Comma-separated Ray worker counts to run after the local ones.")
     ] = "1,2",
     batch_size: Annotated[int, typer.Option(help="Sequences scored per detector call.")] = 1024,
     shard_mb: Annotated[int, typer.Option(help="Local engine: input MB per shard.")] = 96,
@@ -67,12 +81,10 @@ def bench_screen(
 ) -> None:
     """Screen the same files with each engine in one run; events/s, peak memory, same scores."""
     check_format(fmt)
-    try:
-        worker_counts = [int(part) for part in ray_workers.split(",") if part.strip()]
-    except ValueError:
-        raise typer.BadParameter(f"{ray_workers!r}", param_hint="--ray-workers") from None
-    if any(count < 1 for count in worker_counts):
-        raise typer.BadParameter(f"{ray_workers!r}: each ≥ 1", param_hint="--ray-workers")
+    local_counts = _counts(local_workers, "--local-workers")
+    ray_counts = _counts(ray_workers, "--ray-workers")
+    if not local_counts:
+        raise typer.BadParameter("at least one count", param_hint="--local-workers")
     from detectors.screening.input_files import expand_inputs
     from detectors.screening.run import EngineOptions, run_screen
     from detectors.screening.scoring import ScreenOutput
@@ -88,8 +100,8 @@ def bench_screen(
         f"{os.cpu_count()} CPUs; load average before {_load_average()}"
     )
     del detector
-    plans = [EngineOptions("local", 1, batch_size, shard_mb * 2**20)]
-    plans += [EngineOptions("ray", count, batch_size) for count in worker_counts]
+    plans = [EngineOptions("local", count, batch_size, shard_mb * 2**20) for count in local_counts]
+    plans += [EngineOptions("ray", count, batch_size) for count in ray_counts]
     folder = Path(scratch or tempfile.mkdtemp(prefix="fraudlens-bench-screen-"))
     typer.echo(
         f"{'engine':<10}{'workers':>8}{'events':>12}{'users':>9}{'seconds':>9}"
@@ -127,7 +139,8 @@ def _compare(runs: list[tuple[EngineOptions, ScreenRun, Path]]) -> None:
         gap = max((abs(scores[key][0] - reference[key][0]) for key in shared), default=0.0)
         share = run.events_per_s / local_run.events_per_s
         typer.echo(
-            f"{plan.engine} {plan.workers} workers vs local: {share:.0%} of its events/s; "
+            f"{plan.engine} {plan.workers} workers vs local {runs[0][0].workers}: "
+            f"{share:.0%} of its events/s; "
             f"users {len(scores)} vs {len(reference)}, {len(shared)} in both; "
             f"flags differ {flags}; largest score difference {gap:.1e}"
         )

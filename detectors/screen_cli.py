@@ -43,13 +43,19 @@ def screen(
         bool, typer.Option("--all", help="Write every user, not only the flagged ones.")
     ] = False,
     engine: Annotated[
-        Engine, typer.Option(help="local: one process, bounded memory; ray: a Ray cluster.")
+        Engine, typer.Option(help="local: this machine, bounded memory; ray: a Ray cluster.")
     ] = "local",
     address: Annotated[
         str | None,
         typer.Option(help="Ray cluster to join (auto, ray://host:10001); default: start one here."),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Ray engine: detector actors.")] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="local: processes (default every core, one for inputs under 16 MB); "
+            "ray: detector actors (default 2)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences scored per detector call.")] = 1024,
     shard_mb: Annotated[
         int, typer.Option(help="Local engine: input text (MB) per on-disk shard; bounds memory.")
@@ -62,7 +68,7 @@ def screen(
     """Score every user's sequence; write the flagged ones with their most surprising events."""
     if top < 0:
         raise typer.BadParameter(f"--top must be ≥ 0, got {top}")
-    if workers < 1 or batch_size < 1 or shard_mb < 1:
+    if (workers is not None and workers < 1) or batch_size < 1 or shard_mb < 1:
         raise typer.BadParameter(
             f"must be ≥ 1: workers {workers}, batch-size {batch_size}, shard-mb {shard_mb}"
         )

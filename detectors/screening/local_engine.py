@@ -1,15 +1,23 @@
 """The local engine: hash-partition the events by user into shard files, then screen each shard.
 
-Memory is bounded by one shard (a user's events all land in the same one), not by the input."""
+Memory is bounded by one shard per worker (a user's events all land in the same shard), not by
+the input. With more than one worker, input files are partitioned in parallel (each file into
+its own piece of every shard) and shards are screened in parallel, one detector per process."""
 
 from __future__ import annotations
 
 import marshal
 import math
+import multiprocessing
+import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from tqdm import tqdm
 
@@ -17,24 +25,48 @@ from detectors.events import Event
 from detectors.loading import LoadReport
 from detectors.screening.event_rows import event_tuple, shard_of
 from detectors.screening.input_files import case_sequences, text_bytes, user_events
-from detectors.screening.scoring import ScreenCounts, SequenceScreener
+from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
 from detectors.sequences import Sequence, group_sequences, order_events
 
 SHARD_TEXT_BYTES = 96 * 2**20
 """Input text per shard: about 330k events of the simulator's size, ~0.5 GB once parsed."""
+PARALLEL_MIN_BYTES = 16 * 2**20
+"""Below this much input text one process screens it all: starting workers would cost more."""
 FLUSH_RECORDS = 8192
 """Records buffered per shard before they are appended to its file."""
 
+T = TypeVar("T")
+R = TypeVar("R")
+Runner = Callable[[Callable[[T], R], list[T], str], list[R]]
+"""Applies a task to every item, in any process, and returns the results in item order."""
 
-def shard_count(files: list[Path], shard_bytes: int = SHARD_TEXT_BYTES) -> int:
-    return max(1, math.ceil(text_bytes(files) / shard_bytes))
+
+@dataclass(frozen=True, slots=True)
+class LocalPlan:
+    shards: int
+    workers: int
+    threads_per_worker: int
+
+
+def plan(
+    files: list[Path], shard_bytes: int, workers: int | None, threads: int | None
+) -> LocalPlan:
+    """Shards so that each holds at most `shard_bytes` of text and every worker has one; no
+    more workers than shards; the cores (or `threads`) shared among the workers. By default
+    one worker per core, or one for an input too small to pay for starting them."""
+    text = text_bytes(files)
+    cores = os.cpu_count() or 1
+    wanted = workers or (cores if text >= PARALLEL_MIN_BYTES else 1)
+    shards = max(1, math.ceil(text / shard_bytes), wanted)
+    used = min(wanted, shards)
+    return LocalPlan(shards, used, max(1, (threads or cores) // used))
 
 
 class _ShardFiles:
     """Append-only shard files of marshalled records, written in buffered chunks."""
 
-    def __init__(self, directory: Path, shards: int) -> None:
-        self.paths = [directory / f"shard-{index:05d}.bin" for index in range(shards)]
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
         self._handles: list[IO[bytes]] = [path.open("wb") for path in self.paths]
         self._buffers: list[list[Any]] = [[] for _ in self.paths]
 
@@ -52,70 +84,127 @@ class _ShardFiles:
             handle.close()
 
 
-def _read_shard(path: Path) -> Iterator[Any]:
-    with path.open("rb") as handle:
-        while True:
-            try:
-                chunk = marshal.load(handle)
-            except EOFError:
-                return
-            yield from chunk
+def _piece(directory: Path, shard: int, file_index: int) -> Path:
+    return directory / f"shard-{shard:05d}-file-{file_index:05d}.bin"
 
 
-def partition_files(
-    files: list[Path], fmt: str, shard_files: _ShardFiles, reports: list[LoadReport]
-) -> None:
-    """Every event (or case) of `files`, in file order, to the shard of its user (or case)."""
-    shards = len(shard_files.paths)
-    for path in tqdm(files, desc="partitioning", unit="file"):
-        report = LoadReport(str(path))
-        reports.append(report)
+def _read_pieces(paths: Iterable[Path]) -> Iterator[Any]:
+    for path in paths:
+        with path.open("rb") as handle:
+            while True:
+                try:
+                    chunk = marshal.load(handle)
+                except EOFError:
+                    break
+                yield from chunk
+        path.unlink()
+
+
+def partition_file(task: tuple[int, Path], fmt: str, directory: Path, shards: int) -> LoadReport:
+    """Every event (or case) of one input file, in file order, to its piece of the shard of
+    its user (or case)."""
+    file_index, path = task
+    report = LoadReport(str(path))
+    pieces = _ShardFiles([_piece(directory, shard, file_index) for shard in range(shards)])
+    try:
         if fmt == "cases":
             for case, events in case_sequences(path, report):
                 record = (case, [event_tuple(event) for event in events])
-                shard_files.add(shard_of(case["case_id"], shards), record)
+                pieces.add(shard_of(case["case_id"], shards), record)
         else:
             for event in user_events(path, fmt, report):
-                shard_files.add(shard_of(event.user_id, shards), event_tuple(event))
+                pieces.add(shard_of(event.user_id, shards), event_tuple(event))
+    finally:
+        pieces.close()
+    return report
 
 
-def shard_sequences(path: Path, fmt: str) -> tuple[list[Sequence], list[dict[str, Any]] | None]:
+def shard_sequences(
+    records: Iterable[Any], fmt: str
+) -> tuple[list[Sequence], list[dict[str, Any]] | None]:
     """One shard's sequences: users grouped, ordered and deduplicated; cases one each, with
     their case records."""
     if fmt != "cases":
-        return group_sequences(Event(*values) for values in _read_shard(path)), None
+        return group_sequences(Event(*values) for values in records), None
     cases, sequences = [], []
-    for case, values in _read_shard(path):
+    for case, values in records:
         events = [Event(*value) for value in values]
         cases.append(case)
         sequences.append(Sequence(events[0].user_id, order_events(events)))
     return sequences, cases
 
 
+_screener: SequenceScreener | None = None
+"""This process's detector: loaded once per worker (or once in the main process)."""
+
+
+def _load_screener(model: str | None, output: ScreenOutput, threads: int) -> None:
+    global _screener
+    from detectors.training import use_all_cores
+
+    use_all_cores(threads)
+    _screener = SequenceScreener(model, output)
+
+
+def screen_shard(
+    shard: int, fmt: str, directory: Path, files: int, batch_size: int
+) -> ScreenCounts:
+    """Group, order and score one shard (its pieces read in input-file order), and write it."""
+    assert _screener is not None, "the worker's detector is loaded by _load_screener"
+    pieces = (_piece(directory, shard, file_index) for file_index in range(files))
+    sequences, cases = shard_sequences(_read_pieces(pieces), fmt)
+    counts = ScreenCounts()
+    for start in range(0, len(sequences), batch_size):
+        stop = start + batch_size
+        batch_cases = cases[start:stop] if cases is not None else None
+        name = f"{shard:05d}-{start // batch_size:05d}"
+        counts.add(_screener.screen(sequences[start:stop], batch_cases, name))
+    return counts
+
+
+@contextmanager
+def _runner(local: LocalPlan, model: str | None, output: ScreenOutput) -> Iterator[Runner]:
+    """Runs tasks in this process (one worker) or in a pool of spawned workers, each with its
+    own detector; results come back in task order, with a progress bar."""
+    setup = (model, output, local.threads_per_worker)
+    if local.workers == 1:
+        _load_screener(*setup)
+
+        def inline(task: Callable[[T], R], items: list[T], desc: str) -> list[R]:
+            return [task(item) for item in tqdm(items, desc=desc)]
+
+        yield inline
+        return
+    context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+    with ProcessPoolExecutor(local.workers, context, _load_screener, setup) as pool:
+
+        def pooled(task: Callable[[T], R], items: list[T], desc: str) -> list[R]:
+            return list(tqdm(pool.map(task, items), total=len(items), desc=desc))
+
+        yield pooled
+
+
 def screen_locally(
     files: list[Path],
     fmt: str,
-    screener: SequenceScreener,
-    shards: int,
+    model: str | None,
+    output: ScreenOutput,
+    local: LocalPlan,
     batch_size: int,
     reports: list[LoadReport],
 ) -> ScreenCounts:
-    """Partition `files` into `shards` temporary files, then screen one shard at a time.
+    """Partition `files` into `local.shards` temporary files, then screen the shards.
 
-    `reports` receives each input file's LoadReport as it is read."""
+    `reports` receives each input file's LoadReport, in the order of `files`."""
     counts = ScreenCounts()
     with tempfile.TemporaryDirectory(prefix="fraudlens-screen-") as scratch:
-        shard_files = _ShardFiles(Path(scratch), shards)
-        try:
-            partition_files(files, fmt, shard_files, reports)
-        finally:
-            shard_files.close()
-        for index, path in enumerate(tqdm(shard_files.paths, desc="screening", unit="shard")):
-            sequences, cases = shard_sequences(path, fmt)
-            path.unlink()
-            for start in range(0, len(sequences), batch_size):
-                stop = start + batch_size
-                batch_cases = cases[start:stop] if cases is not None else None
-                name = f"{index:05d}-{start // batch_size:05d}"
-                counts.add(screener.screen(sequences[start:stop], batch_cases, name))
+        directory = Path(scratch)
+        with _runner(local, model, output) as run:
+            partition = partial(partition_file, fmt=fmt, directory=directory, shards=local.shards)
+            reports += run(partition, list(enumerate(files)), "partitioning")
+            screen = partial(
+                screen_shard, fmt=fmt, directory=directory, files=len(files), batch_size=batch_size
+            )
+            for shard_counts in run(screen, list(range(local.shards)), "screening"):
+                counts.add(shard_counts)
     return counts

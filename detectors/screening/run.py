@@ -8,15 +8,18 @@ from pathlib import Path
 
 from detectors.loading import LoadReport
 from detectors.screening.memory import PeakMemory
-from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
+from detectors.screening.scoring import ScreenCounts, ScreenOutput
+
+RAY_DEFAULT_WORKERS = 2
 
 
 @dataclass(frozen=True, slots=True)
 class EngineOptions:
     engine: str = "local"
     """`local` (one process, bounded memory) or `ray`."""
-    workers: int = 2
-    """Ray: detector actors."""
+    workers: int | None = None
+    """Local: processes (default every core; one for a small input); Ray: detector actors
+    (default 2)."""
     batch_size: int = 1024
     """Sequences per detector call."""
     shard_bytes: int = 96 * 2**20
@@ -70,13 +73,11 @@ def _locally(
     options: EngineOptions,
     reports: list[LoadReport],
 ) -> ScreenCounts:
-    from detectors.screening.local_engine import screen_locally, shard_count
-    from detectors.training import use_all_cores
+    from detectors.screening.local_engine import plan, screen_locally
 
-    use_all_cores(options.threads)
-    screener = SequenceScreener(str(model) if model else None, output)
-    shards = shard_count(files, options.shard_bytes)
-    return screen_locally(files, fmt, screener, shards, options.batch_size, reports)
+    local = plan(files, options.shard_bytes, options.workers, options.threads)
+    model_path = str(model.resolve()) if model else None
+    return screen_locally(files, fmt, model_path, output, local, options.batch_size, reports)
 
 
 def _on_ray(
@@ -92,8 +93,9 @@ def _on_ray(
     from detectors.screening.ray_engine import connect, screen_on_ray
 
     connect(options.address)
-    threads = options.threads or max(1, (os.cpu_count() or 1) // options.workers)
+    workers = options.workers or RAY_DEFAULT_WORKERS
+    threads = options.threads or max(1, (os.cpu_count() or 1) // workers)
     model_path = str(model.resolve()) if model else None
     return screen_on_ray(
-        files, fmt, model_path, output, options.workers, options.batch_size, threads, reports
+        files, fmt, model_path, output, workers, options.batch_size, threads, reports
     )

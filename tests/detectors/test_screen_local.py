@@ -46,12 +46,15 @@ def _one_pass_scores(files: list[Path], model: Path) -> dict[str, tuple[float, b
     }
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_sharded_screen_gives_the_one_pass_scores(
-    files: list[Path], model: Path, tmp_path: Path
+    files: list[Path], model: Path, tmp_path: Path, workers: int
 ) -> None:
     output = ScreenOutput(tmp_path / "out", all_users=True)
-    # A few KB per shard: many shards, so users are grouped across files and shards.
-    run = run_screen(files, "jsonl", model, output, EngineOptions(shard_bytes=4096))
+    # A few KB per shard: many shards, so users are grouped across files and shards; with two
+    # workers, files are partitioned and shards screened in two spawned processes.
+    options = EngineOptions(workers=workers, shard_bytes=4096)
+    run = run_screen(files, "jsonl", model, output, options)
     users = read_users(tmp_path / "out")
     expected = _one_pass_scores(files, model)
     assert len(list((tmp_path / "out").glob("users-*.jsonl"))) > 1
