@@ -228,8 +228,9 @@ class Investigator:
         recovery = _Recovery(supervisor)
         bar = tqdm(total=len(cases), desc="investigate", unit="case", disable=not progress)
         fallbacks = 0
+        eta = _Eta(len(cases), seconds_per_case)
         if seconds_per_case is not None:
-            bar.set_postfix(eta=_minutes(len(cases) * seconds_per_case))
+            bar.set_postfix(eta=eta.remaining(0))
 
         async def one(case: FlaggedCase) -> Investigated:
             nonlocal fallbacks
@@ -242,7 +243,7 @@ class Investigator:
                 on_result(result)
             postfix: dict[str, object] = {"last": result.verdict.action, "fallbacks": fallbacks}
             if seconds_per_case is not None:
-                postfix["eta"] = _minutes((len(cases) - bar.n - 1) * seconds_per_case)
+                postfix["eta"] = eta.remaining(bar.n + 1)
             bar.set_postfix(postfix, refresh=False)
             bar.update()
             return result
@@ -318,8 +319,20 @@ class _Recovery:
             return True
 
 
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min"
+class _Eta:
+    """Time left: from the server's measured speed until two cases are done, then from the
+    run's own pace (wall time per finished case, which already counts the cases at once)."""
+
+    def __init__(self, total: int, seconds_per_case: float | None) -> None:
+        self.total = total
+        self.seconds_per_case = seconds_per_case
+        self.started = time.perf_counter()
+
+    def remaining(self, done: int) -> str:
+        per_case = self.seconds_per_case or 0.0
+        if done >= 2:
+            per_case = (time.perf_counter() - self.started) / done
+        return f"{(self.total - done) * per_case / 60:.0f} min"
 
 
 def _thread(case_id: str) -> RunnableConfig:

@@ -100,3 +100,14 @@ def test_a_configured_endpoint_is_not_probed_unless_asked(monkeypatch: pytest.Mo
     monkeypatch.setattr("agent.llm.probe.probe_speed", _probe_answers(AssertionError("probed")))
     with serve_model(Settings(llm_base_url="http://x/v1")) as served:
         assert served.speed is None
+
+
+def test_eta_follows_the_runs_own_pace_after_two_cases(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent import investigator
+
+    clock = iter([0.0, 120.0])
+    monkeypatch.setattr(investigator.time, "perf_counter", lambda: next(clock))
+    eta = investigator._Eta(total=10, seconds_per_case=30.0)
+    assert eta.remaining(0) == "5 min"  # 10 cases × 30 s from the measured speed
+    assert eta.remaining(1) == "4 min"  # one done: still the estimate
+    assert eta.remaining(2) == "8 min"  # two done in 120 s: 8 left × 60 s
