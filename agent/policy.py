@@ -46,7 +46,7 @@ class Floors(BaseModel):
 class RiskPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    high_score: float = Field(default=0.9, ge=0.0)
+    high_score: float = Field(default=0.99, ge=0.0)
     """A detector score at or above this is "very high"."""
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     """A flagged case whose answer is less confident than this goes to `floors.low_confidence`."""

@@ -39,13 +39,15 @@ def test_block_needs_score_confidence_and_a_type(
 
 
 def test_none_on_a_very_high_score_goes_to_review_never_allow(policy: RiskPolicy) -> None:
-    decision = policy.apply(PolicyInput("none", 0.95, "allow", 0.97, True))
+    decision = policy.apply(PolicyInput("none", 0.95, "allow", 0.995, True))
     assert decision.action == "manual_review"
     assert "benign answer (none/allow)" in decision.notes[0]
 
 
-def test_a_benign_answer_on_a_moderate_score_stands(policy: RiskPolicy) -> None:
-    decision = policy.apply(PolicyInput("none", 0.8, "allow", 0.6, True))
+@pytest.mark.parametrize("score", [0.6, 0.95])
+def test_a_benign_answer_below_the_far_tail_stands(policy: RiskPolicy, score: float) -> None:
+    # 0.95: flagged (the 5 % budget starts near 0.88) but where honest users still score.
+    decision = policy.apply(PolicyInput("none", 0.8, "allow", score, True))
     assert decision.action == "allow" and decision.notes == []
 
 
@@ -63,9 +65,9 @@ def test_a_named_fraud_is_never_allowed(policy: RiskPolicy) -> None:
 
 def test_a_policy_file_overrides_only_its_keys(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
-    path.write_text("high_score = 0.99\n[actions.block_account]\nmin_confidence = 0.5\n")
+    path.write_text("high_score = 0.95\n[actions.block_account]\nmin_confidence = 0.5\n")
     custom = RiskPolicy.load(path)
-    assert custom.high_score == 0.99
+    assert custom.high_score == 0.95
     assert custom.actions["block_account"].min_confidence == 0.5
     assert custom.actions["block_account"].min_score == 0.99  # kept from the defaults
     decision = custom.apply(PolicyInput("card_testing", 0.6, "block_account", 0.995, True))
