@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -90,6 +91,20 @@ class FewShotLibrary:
         `attach_scores` is called again)."""
         joined = FewShotLibrary.load(path)
         return FewShotLibrary([*self.examples, *joined.examples], [*self.sources, *joined.sources])
+
+    def learn(self, case: Case) -> LabelledExample:
+        """Join one analyst-labelled case, retrieved from the next investigation on (no
+        retraining); a case labelled again replaces its earlier label. The library's version
+        gains `label:<case id>@<sha256 of the labelled case>[:12]`."""
+        example = _example(case)
+        record = json.dumps(case.to_record(), sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha256(record.encode("utf-8")).hexdigest()[:12]
+        earlier = f"label:{case.case_id}@"
+        self.examples = [ex for ex in self.examples if ex.case.case_id != case.case_id]
+        self.sources = [source for source in self.sources if not source.startswith(earlier)]
+        self.examples.append(example)
+        self.sources.append(f"{earlier}{digest}")
+        return example
 
     def attach_scores(self, scores: Iterable[SequenceScore]) -> None:
         """Record the detector's scores (in library order), for embeddings and surprise marks."""

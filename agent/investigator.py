@@ -35,7 +35,7 @@ from agent.render.case import RenderedCase, RenderOptions, render_case
 from agent.settings import Settings
 from agent.state import ApprovalDecision, InputState, OutputState, State
 from agent.verdict import Verdict
-from detectors.cases import RISK_ACTIONS
+from detectors.cases import RISK_ACTIONS, Case
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 
@@ -162,6 +162,14 @@ class Investigator:
         self, sequence: Sequence, score: SequenceScore | None = None, k: int = 3
     ) -> list[SimilarCase]:
         return self.context.library.similar(sequence, score, k)
+
+    def learn(self, case: Case) -> str:
+        """An analyst's labelled case joins the few-shot library (scored by the detector, so
+        embedding similarity keeps working); returns the library's new version."""
+        example = self.context.library.learn(case)
+        if self.detector is not None:
+            example.score = self.detector.explain([example.sequence])[0]
+        return self.context.library.version
 
     # --- investigations ---
 

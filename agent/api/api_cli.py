@@ -55,10 +55,9 @@ def export_cases(
 
     from tqdm import tqdm
 
+    from agent.api.cases import labelled_case
     from agent.api.store import Store
     from agent.settings import get_settings
-    from detectors.cases import Case
-    from detectors.events import parse_event
 
     settings = get_settings()
     if not settings.db_path.is_file():
@@ -69,18 +68,9 @@ def export_cases(
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8") as out:
         for case_id in tqdm(store.labelled_case_ids(), desc="cases", unit="case", file=sys.stderr):
-            stored = store.get_case(case_id)
-            if stored is None:
+            case = labelled_case(store, case_id)
+            if case is None:
                 continue
-            label = store.feedback_of(case_id)[-1]
-            case = Case(
-                case_id=case_id,
-                fraud_type=label["fraud_type"],
-                acceptable_actions=[label["action"]],
-                events=[parse_event(record) for record in stored.events],
-                notes=label["note"],
-                extra={"labelled_by": label["actor"], "labelled_at": label["created_at"]},
-            )
             out.write(json.dumps(case.to_record(), ensure_ascii=False) + "\n")
             written += 1
     store.close()

@@ -186,6 +186,8 @@ class FeedbackResponse(BaseModel):
     note: str | None
     actor: str
     created_at: float
+    library_version: str | None = None
+    """The agent's few-shot library once this label joined it (the next verdicts retrieve it)."""
 
 
 class CaseResponse(BaseModel):

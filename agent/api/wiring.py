@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent.api.alerts import AlertService
-from agent.api.cases import CaseService
+from agent.api.cases import CaseService, replay_labels
 from agent.api.chat_service import CaseChat
 from agent.api.metrics import ApiMetrics
 from agent.api.screening import ScreeningService
@@ -37,6 +37,7 @@ async def assemble_service(
     checkpointer = await stack.enter_async_context(
         AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_db))
     )
+    replay_labels(store, investigator.learn)
     screening = ScreeningService(settings, detector)
     chat = CaseChat(
         store,
@@ -54,7 +55,7 @@ async def assemble_service(
         metrics=metrics,
         screening=screening,
         alerts=AlertService(settings, store, screening, investigator, metrics),
-        cases=CaseService(store, chat),
+        cases=CaseService(store, chat, investigator.learn),
         chat=chat,
         investigator=investigator,
         on_close=stack.aclose,

@@ -15,6 +15,7 @@ START_TIMEOUT_S = 60.0
 
 class RunningServer:
     def __init__(self, app: FastAPI, port: int | None = None) -> None:
+        self.app = app
         self.port = port or find_free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(

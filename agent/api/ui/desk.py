@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from pydantic import ValidationError
 
+from agent.api.cases import CaseService
 from agent.api.chat_service import CaseChat
 from agent.api.decisions import DecisionService, get_decisions
 from agent.api.errors import ApiError
@@ -27,9 +28,12 @@ def _refusal(error: ValidationError) -> UiRefusal:
 
 
 class AnalystDesk:
-    def __init__(self, store: Store, chat: CaseChat, decisions: DecisionService) -> None:
+    def __init__(
+        self, store: Store, chat: CaseChat, cases: CaseService, decisions: DecisionService
+    ) -> None:
         self.store = store
         self.chat = chat
+        self.cases = cases
         self.decisions = decisions
 
     def queue(self, filters: QueueFilters) -> QueuePage:
@@ -47,9 +51,10 @@ class AnalystDesk:
             label = FeedbackRequest.model_validate(form)
         except ValidationError as error:
             raise _refusal(error) from None
-        if self.store.get_case(case_id) is None:
-            raise UiRefusal(404, f"no case {case_id!r}")
-        self.store.add_feedback(case_id, label.fraud_type, label.action, label.note, actor)
+        try:
+            self.cases.add_feedback(case_id, label, actor)
+        except ApiError as error:
+            raise UiRefusal(error.status, error.message) from None
 
     async def decide(self, case_id: str, form: dict[str, Any], actor: str) -> bool:
         """Approve or reject the held action, as POST /v1/cases/{id}/approval; True if approved."""
@@ -80,7 +85,7 @@ def get_desk(request: Request) -> AnalystDesk:
     service = state.service
     desk: AnalystDesk | None = getattr(state, "analyst_desk", None)
     if desk is None or desk.store is not service.store:
-        desk = AnalystDesk(service.store, service.chat, get_decisions(request))
+        desk = AnalystDesk(service.store, service.chat, service.cases, get_decisions(request))
         state.analyst_desk = desk
     return desk
 
