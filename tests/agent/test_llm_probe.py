@@ -111,3 +111,11 @@ def test_eta_follows_the_runs_own_pace_after_two_cases(monkeypatch: pytest.Monke
     assert eta.remaining(0) == "5 min"  # 10 cases × 30 s from the measured speed
     assert eta.remaining(1) == "4 min"  # one done: still the estimate
     assert eta.remaining(2) == "8 min"  # two done in 120 s: 8 left × 60 s
+
+
+def test_the_probe_keeps_the_best_of_its_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.llm import probe
+
+    rounds = iter([ServerSpeed(5.0, 3.1), ServerSpeed(280.0, 2.9)])  # a cold first request
+    monkeypatch.setattr(probe, "_probe_once", lambda *args: next(rounds))
+    assert probe.probe_speed("http://x/v1", "m", "k") == ServerSpeed(280.0, 3.1)
