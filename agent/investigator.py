@@ -294,8 +294,10 @@ class Investigator:
         identity = {
             "events": [event.to_record() for event in sequence.events],
             "score": [score.score, score.flagged] if score is not None else None,
+            "type_guess": score.fraud_type_probs if score is not None else None,
             "model": self.context.chat.name,
             "prompt": self.context.prompt.version,
+            "examples": self.context.library.version,
             "detector": self.context.detector_version,
             "policy": self.context.policy.model_dump(mode="json"),
         }

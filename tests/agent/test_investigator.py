@@ -4,6 +4,7 @@ policy, approval interrupts and checkpointed resumption."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,20 @@ def test_a_finished_case_is_not_asked_again_but_a_changed_one_is(tmp_path: Path)
 
     changed = asyncio.run(restarted.investigate("c1", card_testing_sequence(text="hello")))
     assert changed.action == "hold_order" and len(chat.requests) == 2
+
+
+def test_a_changed_type_guess_is_asked_again(tmp_path: Path) -> None:
+    # The guess is part of the prompt: a perturbed run (`eval run --type-guess wrong`) on the
+    # same checkpoint file must not get the answers given to the true guess.
+    chat = ScriptedChatModel([answer_json(), answer_json(action="hold_order")])
+    investigator, _ = make_investigator(tmp_path, chat)
+    sequence = card_testing_sequence()
+    shown = replace(sequence_score(sequence), fraud_type_probs={"card_testing": 0.9, "none": 0.1})
+    wrong = replace(shown, fraud_type_probs={"promo_abuse": 0.9, "none": 0.1})
+    first = asyncio.run(investigator.investigate("c1", sequence, shown))
+    assert asyncio.run(investigator.investigate("c1", sequence, shown)) == first
+    again = asyncio.run(investigator.investigate("c1", sequence, wrong))
+    assert again.action == "hold_order" and len(chat.requests) == 2
 
 
 def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
