@@ -156,9 +156,8 @@ def eval_run(
     except BaseException:
         run.finish(time.monotonic() - began, status="interrupted")
         raise
-    finish_run(run, time.monotonic() - began, dataset, down, bootstrap_rounds, seed, ran)
-    if down is not None:
-        raise typer.Exit(code=1)
+    if finish_run(run, time.monotonic() - began, dataset, down, bootstrap_rounds, seed, ran):
+        raise typer.Exit(code=1)  # every verdict a fallback of an unreachable model: a failed run
 
 
 def finish_run(
@@ -169,8 +168,9 @@ def finish_run(
     bootstrap_rounds: int,
     seed: int,
     ran: int,
-) -> None:
-    """Close the session, mark a run whose model was down, write metrics and the report."""
+) -> str | None:
+    """Close the session, mark a run whose model was down, write metrics and the report;
+    returns why the model counts as down (None: it answered)."""
     from evals.metrics import summarize_run
     from evals.records import METRICS_FILE
     from evals.report import format_scalar, write_report
@@ -188,6 +188,7 @@ def finish_run(
     for name, scalar in summary["scalars"].items():
         if scalar["headline"]:
             typer.echo(f"  {name:32s} {format_scalar(scalar)}  (n={scalar['n']})")
+    return down
 
 
 def model_down_reason(records: list[CaseRecord]) -> str | None:

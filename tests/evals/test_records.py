@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from eval_records import make_record
 
 from agent.investigator import Investigator
@@ -161,8 +162,16 @@ def test_eval_run_with_the_model_down_records_fallbacks_and_resumes_to_nothing(
         cases_file.write_text("".join(line for line, _ in zip(lines, range(12), strict=False)))
     output = tmp_path / "run"
     try:
-        eval_run(cases=cases_file, output=output, bootstrap_rounds=20, progress=False)
-        eval_run(cases=cases_file, output=output, bootstrap_rounds=20, progress=False, resume=True)
+        for resume in (False, True):  # a run of unreachable-model fallbacks is a failed run
+            with pytest.raises(typer.Exit) as failed:
+                eval_run(
+                    cases=cases_file,
+                    output=output,
+                    bootstrap_rounds=20,
+                    progress=False,
+                    resume=resume,
+                )
+            assert failed.value.exit_code == 1
     finally:
         get_settings.cache_clear()
 
