@@ -63,20 +63,26 @@ class TailCalibration:
         )
 
 
-TIE_BREAK = 0.01
-"""How much the other signals may move a score: they only order sequences whose smallest tail
-probabilities (often counts, such as 3 failed logins) are equal or nearly so."""
+TYPICAL_P = 0.5
+"""Each tail probability is capped here before the combination: a typical value counts zero
+instead of pulling the others down (uncapped, a p near 1 sends the Cauchy sum to −∞)."""
 
 
 def fuse_tail_probabilities(probabilities: np.ndarray) -> np.ndarray:
-    """(N, S) tail probabilities → (N,) score in [0, 1]: 1 − Bonferroni-corrected min p,
-    that p shrunk by up to TIE_BREAK as the geometric mean of all S shrinks.
+    """(N, S) tail probabilities → (N,) score in [0.5, 1): 1 − their Cauchy combination.
 
-    One signal far in its tail is enough for a high score; no signal can pull another down.
+    The Cauchy combination (Liu & Xie 2020, ACAT) averages tan((½ − p)π) over the S signals
+    and maps the mean back to a probability. One signal far in its tail dominates (the result
+    is then ≈ S × that p, Bonferroni's bound), several moderately unusual signals add up, and
+    its tail stays accurate whatever the dependence between the signals, so a threshold of
+    1 − budget flags about the budget's share of legitimate sequences, at most.
     """
     if probabilities.ndim != 2 or probabilities.shape[1] == 0:
         shape = probabilities.shape
         raise ValueError(f"need (sequences, signals) probabilities, got shape {shape}")
-    corrected = np.minimum(probabilities.min(axis=1) * probabilities.shape[1], 1.0)
-    geometric_mean = np.exp(np.log(probabilities).mean(axis=1))
-    return 1.0 - corrected * (1.0 - TIE_BREAK + TIE_BREAK * geometric_mean)
+    capped = np.clip(probabilities, 1e-300, TYPICAL_P)
+    # tan((½ − p)π) = 1 / tan(pπ), exact for tiny p; ½ − arctan(T)/π = arctan(1/T)/π for T > 0
+    statistic = (1.0 / np.tan(np.pi * capped)).mean(axis=1)
+    with np.errstate(divide="ignore"):
+        combined = np.arctan(1.0 / statistic) / np.pi
+    return 1.0 - combined

@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from detectors.aggregate_profile import AggregateProfile
-from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
+from detectors.base import LEGIT, BaseDetector
 from detectors.behaviour import BEHAVIOUR_SIGNALS, behaviour_signals
 from detectors.calibration import TailCalibration, fuse_tail_probabilities
 from detectors.cases import FRAUD_TYPES
@@ -26,6 +26,7 @@ from detectors.sequences import Sequence
 from detectors.surprise_signals import (
     SURPRISE_SIGNALS,
     EventSurprises,
+    fit_event_tail,
     surprise_signals,
     top_g_for,
 )
@@ -41,7 +42,7 @@ from detectors.training import (
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "detector.json"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CALIBRATION_SHARE = 0.2
 """Share of the legitimate training sequences held out of training to calibrate the score on."""
 AGGREGATE_SIGNAL = "aggregate_distance"
@@ -69,10 +70,12 @@ class LSTMDetector(BaseDetector):
     """Next-event LSTM (self-supervised, with an end-of-sequence token) with an optional
     fraud-type head (supervised), fused with machine-speed and volume signals.
 
-    Every signal (worst-event and ending surprise, top-g misses, behaviour, P(fraud)) becomes
-    a tail probability on legitimate sequences held out from training; the score is
-    1 − (signals × the smallest of them), so one strong signal is enough. `threshold_` flags a
-    share `contamination` (the flag budget) of those held-out legitimate sequences.
+    Every signal (worst-event and ending surprise, top-g misses, fraud-pattern signals, the
+    per-user aggregates, P(fraud)) becomes a tail probability on legitimate sequences; the
+    score is 1 − their Cauchy combination, so one strong signal is enough (≈ S × its p) and
+    several moderate ones add up. `threshold_` = 1 − `contamination` (the flag budget): the
+    combination's tail holds whatever the signals' dependence, so the threshold does not lean
+    on how the signals happened to co-vary in the training data.
     """
 
     def __init__(
@@ -111,9 +114,11 @@ class LSTMDetector(BaseDetector):
         self.tokenizer_: EventTokenizer | None = None
         self.model_: SequenceLSTM | None = None
         self.top_g_: int = 1
+        self.event_tail_: TailCalibration | None = None
         self.aggregate_profile_: AggregateProfile | None = None
         self.calibrations_: dict[str, TailCalibration] = {}
         self.threshold_: float | None = None
+        self.calibration_flag_rate_: float | None = None
         self.history_: list[dict[str, float]] = []
         self.validation_metrics_: dict[str, float] = {}
         self.version = "lstm-unfitted"
@@ -167,8 +172,10 @@ class LSTMDetector(BaseDetector):
             threads=self.threads,
         )
 
+        pooled_behaviour = behaviour_signals(train_legit)
+
         def after_epoch(epoch: int) -> dict[str, float]:
-            self._calibrate(calibration)
+            self._calibrate(calibration, pooled_behaviour)
             return {} if on_epoch_end is None else on_epoch_end(self, epoch)
 
         self.history_ = train_model(
@@ -197,18 +204,25 @@ class LSTMDetector(BaseDetector):
         is_calibration[chosen] = True
         return np.flatnonzero(~is_calibration), np.sort(chosen)
 
-    def _calibrate(self, legitimate: SequenceOf[Sequence]) -> None:
-        """g, each signal's tail and the flag-budget threshold, from held-out legitimate data."""
+    def _calibrate(self, legitimate: SequenceOf[Sequence], pooled_behaviour: np.ndarray) -> None:
+        """g, the event-surprise tail and each signal's tail from held-out legitimate data; the
+        behaviour signals, which no model learned, also from the training legitimate users'
+        `pooled_behaviour` (B, len(BEHAVIOUR_SIGNALS)), five times the reference for rare
+        patterns. The threshold is 1 − the flag budget on the combined tail probability."""
         arrays = self.surprise_arrays(legitimate)
         self.top_g_ = top_g_for(arrays, self.miss_quantile)
+        self.event_tail_ = fit_event_tail(arrays)
         values = self.signal_values(arrays, legitimate)
-        self.calibrations_ = {
-            name: TailCalibration.fit(values[:, column])
-            for column, name in enumerate(self.signal_names)
-        }
-        self.threshold_ = threshold_for_flag_rate(
-            self.fused_scores(arrays, legitimate), self.contamination
-        )
+        self.calibrations_ = {}
+        for column, name in enumerate(self.signal_names):
+            reference = values[:, column]
+            if name in BEHAVIOUR_SIGNALS:
+                pooled = pooled_behaviour[:, BEHAVIOUR_SIGNALS.index(name)]
+                reference = np.concatenate([reference, pooled])
+            self.calibrations_[name] = TailCalibration.fit(reference)
+        self.threshold_ = 1.0 - self.contamination
+        scores = self.fused_scores(arrays, legitimate)
+        self.calibration_flag_rate_ = float((scores >= self.threshold_).mean())
 
     @property
     def supervised(self) -> bool:
@@ -232,10 +246,10 @@ class LSTMDetector(BaseDetector):
 
     def signal_values(self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence]) -> np.ndarray:
         """(B, S) raw signals in `signal_names` order."""
-        if self.aggregate_profile_ is None:
-            raise NotFittedError("LSTMDetector has no aggregate profile; call fit(sequences)")
+        if self.aggregate_profile_ is None or self.event_tail_ is None:
+            raise NotFittedError("LSTMDetector has no calibration; call fit(sequences)")
         columns = [
-            surprise_signals(arrays, self.top_g_),
+            surprise_signals(arrays, self.top_g_, self.event_tail_),
             behaviour_signals(sequences),
             self.aggregate_profile_.distance(sequences)[:, None],
         ]
@@ -396,6 +410,8 @@ class LSTMDetector(BaseDetector):
         detector.model_ = model.to(select_device(device)).eval()
         detector.threshold_ = float(meta["threshold"])
         detector.top_g_ = int(meta["calibration"]["top_g"])
+        detector.event_tail_ = TailCalibration.from_dict(meta["calibration"]["event_surprise"])
+        detector.calibration_flag_rate_ = meta["calibration"].get("held_out_flag_rate")
         detector.aggregate_profile_ = AggregateProfile.from_dict(
             meta["calibration"]["aggregate_profile"]
         )
@@ -403,6 +419,11 @@ class LSTMDetector(BaseDetector):
             name: TailCalibration.from_dict(data)
             for name, data in meta["calibration"]["signals"].items()
         }
+        if set(detector.calibrations_) != set(detector.signal_names):
+            raise ValueError(
+                f"{config_path}: calibrated signals {sorted(detector.calibrations_)} differ from "
+                f"this code's {sorted(detector.signal_names)}; retrain the detector"
+            )
         detector.history_ = list(meta.get("history", []))
         detector.validation_metrics_ = dict(meta.get("validation_metrics", {}))
         detector.version = str(meta["version"])
@@ -429,10 +450,13 @@ class LSTMDetector(BaseDetector):
     def _calibration_record(self) -> dict[str, Any]:
         """How the score was calibrated, for the model file and the reports."""
         return {
-            "rule": "score = 1 - min(1, signals x smallest tail probability on legitimate "
-            "sequences held out from training); flagged when score >= threshold",
+            "rule": "score = 1 - Cauchy combination of each signal's tail probability on "
+            "legitimate sequences (each capped at 0.5); flagged when score >= threshold = "
+            "1 - flag_budget",
             "flag_budget": self.contamination,
+            "held_out_flag_rate": self.calibration_flag_rate_,
             "top_g": self.top_g_,
+            "event_surprise": self.event_tail_.to_dict() if self.event_tail_ else None,
             "aggregate_profile": self.aggregate_profile_.to_dict()
             if self.aggregate_profile_
             else None,
@@ -446,10 +470,13 @@ class LSTMDetector(BaseDetector):
         }
 
     def _content_version(self) -> str:
+        """Date and a hash of the weights and the calibration (a new calibration of the same
+        weights is a new detector)."""
         digest = hashlib.sha256()
         for name, tensor in sorted(self._state_dict().items()):
             digest.update(name.encode())
             digest.update(tensor.float().numpy().tobytes())
+        digest.update(json.dumps(self._calibration_record(), sort_keys=True).encode())
         return f"lstm-{datetime.now(UTC):%Y%m%d}-{digest.hexdigest()[:8]}"
 
     def _fitted_model(self) -> SequenceLSTM:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SURPRISE_SIGNALS = ("max_surprise", "top3_surprise", "top_g_misses", "end_surprise")
+from detectors.calibration import TailCalibration
+
+SURPRISE_SIGNALS = ("worst_event", "top_g_misses", "end_surprise")
 """Each higher = less like the legitimate sequences the next-event model learned."""
-TOP_K = 3
 MISS_WINDOW = 16
 """Top-g misses are counted within the worst run of this many events (the end included), so
 that a long honest history does not add up misses a short one never could."""
@@ -32,16 +33,35 @@ def top_g_for(surprises: EventSurprises, quantile: float) -> int:
     return max(1, int(np.ceil(np.quantile(ranks, quantile)))) if ranks.size else 1
 
 
-def surprise_signals(surprises: EventSurprises, top_g: int) -> np.ndarray:
-    """(B, len(SURPRISE_SIGNALS)) signals, in SURPRISE_SIGNALS order; the end counts as an event."""
-    rows = []
-    for nll, rank, end_nll, end_rank in zip(
-        surprises.nll, surprises.rank, surprises.end_nll, surprises.end_rank, strict=True
+def fit_event_tail(surprises: EventSurprises) -> TailCalibration:
+    """P(a legitimate event, or ending, is at least this surprising), from legitimate ones."""
+    return TailCalibration.fit(np.concatenate([*surprises.nll, surprises.end_nll]), 2048)
+
+
+def surprise_signals(
+    surprises: EventSurprises, top_g: int, event_tail: TailCalibration
+) -> np.ndarray:
+    """(B, len(SURPRISE_SIGNALS)) signals, in SURPRISE_SIGNALS order; the end counts as an event.
+
+    worst_event is −log P(some event of a legitimate sequence this long is as surprising as
+    its worst one), with events taken as independent (Šidák): the most surprising of 200
+    events is held to a higher bar than the most surprising of 20, so a long honest history
+    is not suspect for its length alone."""
+    count = len(surprises.nll)
+    worst = np.zeros(count)
+    events = np.zeros(count)
+    misses = np.zeros(count)
+    for row, (nll, rank, end_rank) in enumerate(
+        zip(surprises.nll, surprises.rank, surprises.end_rank, strict=True)
     ):
-        every_nll = np.append(nll, end_nll)
-        worst = np.sort(every_nll)[::-1][:TOP_K]
+        worst[row] = nll.max() if nll.size else -np.inf
+        events[row] = nll.size + 1
         missed = np.append(rank > top_g, end_rank > top_g).astype(np.float64)
         window = min(MISS_WINDOW, missed.size)
-        misses = float(np.convolve(missed, np.ones(window), mode="valid").max())
-        rows.append([float(worst[0]), float(worst.mean()), misses, float(end_nll)])
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(SURPRISE_SIGNALS))
+        misses[row] = np.convolve(missed, np.ones(window), mode="valid").max()
+    worst = np.maximum(worst, surprises.end_nll)
+    p_event = np.minimum(event_tail.tail_probability(worst), 1.0 - 1e-12)
+    p_sequence = -np.expm1(events * np.log1p(-p_event))
+    worst_event = -np.log(np.maximum(p_sequence, 1e-300))
+    columns = [worst_event, misses, surprises.end_nll.astype(np.float64)]
+    return np.stack(columns, axis=1).reshape(count, len(SURPRISE_SIGNALS))

@@ -113,8 +113,9 @@ def train(
     detector.validation_metrics_ = final
     detector.save(output)
     typer.echo(
-        f"threshold {detector.threshold_:.4f} (flags {target_flag_rate:.0%} of the legitimate "
-        f"users held out for calibration; top-g {detector.top_g_})"
+        f"threshold {detector.threshold_:.4f} (combined tail probability ≤ {target_flag_rate:.0%}; "
+        f"flags {detector.calibration_flag_rate_:.1%} of the legitimate users held out for "
+        f"calibration; top-g {detector.top_g_})"
     )
     typer.echo("validation: " + "  ".join(f"{k}={v:.4f}" for k, v in final.items()))
     typer.echo(f"saved {detector.version} to {output}")

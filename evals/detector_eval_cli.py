@@ -35,6 +35,10 @@ def eval_detector(
     leave_one_out: Annotated[
         bool, typer.Option(help="Also retrain once per fraud type without it (slow).")
     ] = True,
+    leave_out_types: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated types for --leave-one-out; default: every type."),
+    ] = None,
     cross_sim: Annotated[
         bool, typer.Option(help="Also test across simulator versions (--other-train/-test).")
     ] = True,
@@ -94,6 +98,11 @@ def eval_detector(
     test_set = load_sequences(test, "cases", with_labels=True)
     for loaded in (train_set, test_set):
         loaded.report.print_to(sys.stderr, max_problems=3)
+    only = None if leave_out_types is None else leave_out_types.split(",")
+    fraud_types = set(train_set.labels or []) - {"none"}
+    if only is not None and not set(only) <= fraud_types:
+        unknown = sorted(set(only) - fraud_types)
+        raise typer.BadParameter(f"{unknown} are not fraud types of {train.name}")
     results = [evaluate_simulator(detector, train_set, test_set, seed)]
     print_set_result(results[-1])
     tables: list[OperatingTable] = []
@@ -132,7 +141,7 @@ def eval_detector(
     if leave_one_out:
         add(
             evaluate_leave_one_type_out(
-                train_set, test_set, retrain_epochs, flag_budget, seed, threads
+                train_set, test_set, retrain_epochs, flag_budget, seed, threads, only
             )
         )
     if hdfs:

@@ -1,4 +1,4 @@
-"""Machine-speed and volume signals per sequence."""
+"""Fraud-pattern signals per sequence: each needs the whole pattern, not one odd feature."""
 
 from __future__ import annotations
 
@@ -16,19 +16,84 @@ def _views(user: str, gaps: list[float]) -> Sequence:
     )
 
 
-def test_a_regular_fast_bot_stands_out_from_a_person() -> None:
+def _signals(*sequences: Sequence) -> dict[str, list[float]]:
+    values = behaviour_signals(list(sequences))
+    assert values.shape == (len(sequences), len(BEHAVIOUR_SIGNALS))
+    return {name: values[:, column].tolist() for column, name in enumerate(BEHAVIOUR_SIGNALS)}
+
+
+def _pay(user: str, ts: float, card: str, status: str, amount: float = 5.0) -> Event:
+    return Event(user, ts, "payment_attempt", amount=amount, status=status, payment_method=card)
+
+
+def test_machine_browsing_needs_speed_and_rhythm() -> None:
     bot = _views("bot", [2.0] * 59)  # 60 distinct items, one every 2 s
+    binge = _views("binge", [1.0, 9.0, 2.0, 14.0, 1.0, 30.0, 3.0] * 8)  # as fast, irregular
     person = _views("person", [5.0, 90.0, 12.0, 600.0, 30.0, 7.0, 240.0])
-    person.events.append(Event("person", 2000.0, "purchase", status="declined"))
-    signals = dict(zip(BEHAVIOUR_SIGNALS, behaviour_signals([bot, person]).T, strict=True))
-    assert signals["peak_events_per_minute"].tolist() == [30.0, 3.0]  # 707, 737, 744 s
-    assert signals["gap_regularity"][0] == 1.0 and signals["gap_regularity"][1] < 0.6
-    assert signals["longest_action_run"].tolist() == [60.0, 8.0]
-    assert signals["distinct_items_per_minute"][0] == 6.0  # 60 items over the 10-minute floor
-    assert signals["failed_outcomes"].tolist() == [0.0, 1.0]
+    short = _views("short", [1.0, 1.0])
+    signals = _signals(bot, binge, person, short)["machine_browsing"]
+    assert signals[0] == 6.0  # 60 items over the 10-minute floor, perfectly regular
+    assert signals[1] < 0.6 * signals[0] and signals[2] < 1.0
+    assert signals[3] == 0.0  # too few views to have a rhythm
 
 
-def test_short_sequences_have_no_rhythm() -> None:
-    values = behaviour_signals([_views("u", [1.0, 1.0])])
-    assert values.shape == (1, len(BEHAVIOUR_SIGNALS))
-    assert values[0, BEHAVIOUR_SIGNALS.index("gap_regularity")] == 0.0
+def test_card_testing_needs_declines_across_instruments() -> None:
+    testing = Sequence(
+        "t", [_pay("t", 10.0 * i, f"card:****{i:04d}", "declined") for i in range(6)]
+    )
+    honest = Sequence(
+        "h",
+        [
+            _pay("h", 0.0, "card:****1111", "declined"),
+            _pay("h", 60.0, "card:****1111", "declined"),
+            _pay("h", 120.0, "card:****2222", "approved"),
+        ],
+    )
+    assert _signals(testing, honest)["card_testing_pattern"] == [6.0, 1.0]  # declined cards
+
+
+def test_rushed_spend_on_a_new_instrument_and_refund_claims() -> None:
+    user = "u"
+    events = [
+        Event(user, 0.0, "payment_method_add", payment_method="card:****9999"),
+        _pay(user, 600.0, "card:****9999", "approved", amount=799.0),
+        _pay(user, 900.0, "card:****9999", "declined", amount=300.0),
+        _pay(user, 7200.0, "card:****9999", "approved", amount=50.0),  # after the rush
+        Event(user, 8000.0, "refund_request", amount=799.0),
+        Event(user, 9000.0, "refund_request", amount=50.0),
+    ]
+    signals = _signals(Sequence(user, events))
+    assert signals["new_instrument_spend"] == [float(np.log1p(799.0))]
+    assert signals["refund_claims"] == [2.0]
+
+
+def test_changes_count_only_from_a_newly_seen_device() -> None:
+    def event(ts: float, action: str, device: str) -> Event:
+        return Event("u", ts, action, device_id=device)
+
+    takeover = Sequence(
+        "u",
+        [
+            event(0.0, "login", "d-home"),
+            event(10.0, "password_reset", "d-home"),  # the history's own device: not counted
+            event(86400.0 * 30, "login", "d-new"),
+            event(86400.0 * 30 + 60, "email_change", "d-new"),
+            event(86400.0 * 30 + 120, "address_change", "d-new"),
+            event(86400.0 * 33, "phone_change", "d-new"),  # the device is days old by now
+        ],
+    )
+    assert _signals(takeover)["new_device_changes"] == [2.0]
+
+
+def test_reviews_count_when_nothing_was_bought_before() -> None:
+    def event(ts: float, action: str, item: str) -> Event:
+        return Event("u", ts, action, item_id=item)
+
+    events = [
+        event(0.0, "purchase", "i1"),
+        event(10.0, "review", "i1"),  # bought first
+        event(20.0, "review", "i2"),  # never bought
+        event(30.0, "review", "i3"),  # bought only afterwards
+        event(40.0, "purchase", "i3"),
+    ]
+    assert _signals(Sequence("u", events))["unbacked_reviews"] == [2.0]

@@ -41,12 +41,19 @@ def test_one_strong_signal_is_enough_and_none_pulls_another_down() -> None:
             [0.5, 0.5, 0.5],
             [0.5, 0.5, 1e-4],  # one signal far in its tail
             [0.05, 0.05, 0.05],  # all mildly unusual
-            [1.0, 1.0, 1e-4],
+            [1.0, 1.0, 1e-4],  # typical signals count zero, they do not veto
+            [0.5, 0.01, 0.01],
+            [0.5, 0.5, 0.01],
         ]
     )
     scores = fuse_tail_probabilities(probabilities)
-    assert scores[1] > scores[2] > scores[0]
-    assert scores[1] == pytest.approx(scores[3], abs=0.01 * 3e-4)
-    assert np.all((scores >= 0) & (scores <= 1))
+    assert scores[1] > scores[2] > scores[0] == pytest.approx(0.5)
+    assert scores[1] == scores[3]
+    assert 1 - scores[1] == pytest.approx(3 * 1e-4, rel=1e-3)  # Bonferroni for one signal
+    assert scores[2] == pytest.approx(0.95)  # S equal p's combine to that p
+    assert scores[4] > scores[5]  # two unusual signals say more than one
+    assert np.all((scores >= 0.5) & (scores < 1))
+    far = fuse_tail_probabilities(np.asarray([[1e-9, 0.5], [1e-8, 0.5]]))
+    assert far[0] > far[1]  # extreme sequences still rank among themselves
     with pytest.raises(ValueError, match="shape"):
         fuse_tail_probabilities(np.zeros((3, 0)))

@@ -151,12 +151,16 @@ def test_a_sequence_cut_short_is_surprising_at_its_end(unsupervised: LSTMDetecto
 
 
 def test_the_calibration_is_saved_and_the_budget_holds(
-    unsupervised: LSTMDetector, tmp_path: Path
+    unsupervised: LSTMDetector, supervised: LSTMDetector, tmp_path: Path
 ) -> None:
     legit, _ = make_sequences(300, 0, seed=12)
-    assert unsupervised.predict(legit).mean() <= 0.12  # fitted for 5 % on held-out legit users
+    assert unsupervised.predict(legit).mean() <= 0.12  # at most 5 % by the union bound
+    # (test_predict_follows_threshold moves the unsupervised one's threshold)
+    assert supervised.threshold_ == pytest.approx(1.0 - supervised.contamination)
     meta = json.loads((unsupervised.save(tmp_path / "m") / "detector.json").read_text())
     assert meta["calibration"]["flag_budget"] == unsupervised.contamination
+    assert 0.0 <= meta["calibration"]["held_out_flag_rate"] <= unsupervised.contamination
+    assert meta["calibration"]["event_surprise"]["count"] > 0
     assert set(meta["calibration"]["signals"]) == set(unsupervised.signal_names)
     result = unsupervised.explain(legit[:1])[0]
     assert result.signal_tail_probabilities is not None

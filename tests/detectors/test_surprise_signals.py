@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from detectors.calibration import TailCalibration
 from detectors.surprise_signals import (
     MISS_WINDOW,
     SURPRISE_SIGNALS,
     EventSurprises,
+    fit_event_tail,
     surprise_signals,
     top_g_for,
 )
+
+EVENT_TAIL = TailCalibration.fit(np.linspace(0.0, 10.0, 1001))
+"""Legitimate event surprise uniform on 0 … 10."""
 
 
 def test_signals_take_the_worst_events_and_the_ending() -> None:
@@ -20,9 +25,11 @@ def test_signals_take_the_worst_events_and_the_ending() -> None:
         end_nll=np.asarray([0.5, 7.0]),
         end_rank=np.asarray([1, 30]),
     )
-    signals = dict(zip(SURPRISE_SIGNALS, surprise_signals(surprises, top_g=5).T, strict=True))
-    assert signals["max_surprise"].tolist() == [9.0, 7.0]
-    assert np.allclose(signals["top3_surprise"], [(9.0 + 0.5 + 0.3) / 3, (7.0 + 1.0) / 2])
+    values = surprise_signals(surprises, top_g=5, event_tail=EVENT_TAIL)
+    signals = dict(zip(SURPRISE_SIGNALS, values.T, strict=True))
+    p_event = EVENT_TAIL.tail_probability(np.asarray([9.0, 7.0]))  # the worst event or ending
+    p_sequence = 1 - (1 - p_event) ** np.asarray([5, 2])  # 4 events + the end, 1 + the end
+    assert np.allclose(signals["worst_event"], -np.log(p_sequence))
     assert signals["top_g_misses"].tolist() == [1.0, 1.0]  # the 2-event one misses at its end
     assert signals["end_surprise"].tolist() == [0.5, 7.0]
 
@@ -38,7 +45,8 @@ def test_misses_count_within_the_worst_window_not_the_whole_history() -> None:
         end_nll=np.zeros(2),
         end_rank=np.ones(2, dtype=np.int64),
     )
-    misses = surprise_signals(surprises, top_g=5)[:, SURPRISE_SIGNALS.index("top_g_misses")]
+    values = surprise_signals(surprises, top_g=5, event_tail=EVENT_TAIL)
+    misses = values[:, SURPRISE_SIGNALS.index("top_g_misses")]
     assert MISS_WINDOW < 20 and misses.tolist() == [1.0, 4.0]
 
 
@@ -48,3 +56,25 @@ def test_top_g_leaves_the_chosen_share_of_legitimate_events_beyond_it() -> None:
     g = top_g_for(surprises, quantile=0.9)
     events = np.append(ranks, 1)
     assert 0.08 <= (events > g).mean() <= 0.1
+
+
+def test_the_worst_of_a_long_history_is_held_to_a_higher_bar() -> None:
+    short = np.full(10, 1.0)
+    long = np.full(200, 1.0)
+    short[3] = long[3] = 9.95
+    surprises = EventSurprises(
+        nll=[short, long],
+        rank=[np.ones(10, dtype=np.int64), np.ones(200, dtype=np.int64)],
+        end_nll=np.asarray([0.5, 0.5]),
+        end_rank=np.ones(2, dtype=np.int64),
+    )
+    worst = surprise_signals(surprises, top_g=5, event_tail=EVENT_TAIL)[:, 0]
+    assert worst[0] > worst[1] + 2.0  # same worst event, 20× the chances to see one
+
+
+def test_the_event_tail_covers_events_and_endings() -> None:
+    surprises = EventSurprises(
+        [np.asarray([1.0, 2.0]), np.asarray([3.0])], [], np.asarray([4.0, 5.0]), np.zeros(2)
+    )
+    tail = fit_event_tail(surprises)
+    assert tail.count == 5 and tail.reference == [1.0, 2.0, 3.0, 4.0, 5.0]

@@ -73,6 +73,28 @@ def test_eval_detector_reports_lstm_and_every_baseline(tmp_path: Path) -> None:
     assert "recall per fraud type" in result.output
 
 
+def test_leave_one_type_out_can_be_limited_to_some_types(tmp_path: Path) -> None:
+    _write_cases(tmp_path / "train.jsonl.gz", 150, 30, seed=1)
+    _write_cases(tmp_path / "test.jsonl.gz", 80, 20, seed=2)
+    sequences, labels = make_sequences(150, 30, seed=1)
+    LSTMDetector(hidden=32, embed_dim=16, epochs=1).fit(sequences, labels).save(tmp_path / "m")
+    common = [
+        "--model", str(tmp_path / "m"),
+        "--train", str(tmp_path / "train.jsonl.gz"),
+        "--test", str(tmp_path / "test.jsonl.gz"),
+        "--no-real", "--no-cross-sim", "--no-hdfs", "--retrain-epochs", "1",
+        "-o", str(tmp_path / "out.json"),
+    ]  # fmt: skip
+    refused = CliRunner().invoke(app, [*common, "--leave-out-types", "card_testing,scalping"])
+    assert refused.exit_code != 0 and "scalping" in refused.output
+    result = CliRunner().invoke(app, [*common, "--leave-out-types", "card_testing"])
+    assert result.exit_code == 0, result.output
+    table = json.loads((tmp_path / "out.json").read_text())[-1]
+    assert table["set"] == "leave one fraud type out"
+    lstm_rows = [row for row in table["rows"] if row["name"].startswith("lstm without")]
+    assert [row["name"] for row in lstm_rows] == ["lstm without card_testing"]
+
+
 @pytest.mark.slow
 def test_fraud_data_real_labels_half_split() -> None:
     result = evaluate_real("fraud_data", real_data_path("fraud_data"), epochs=1, seed=0)
