@@ -5,15 +5,18 @@ from __future__ import annotations
 import marshal
 import zlib
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 from detectors.events import Event
 
 EVENT_FIELDS: tuple[str, ...] = tuple(item.name for item in fields(Event))
+_FIELD_VALUES = attrgetter(*EVENT_FIELDS)
 
 
 def event_tuple(event: Event) -> tuple[Any, ...]:
-    return tuple(getattr(event, name) for name in EVENT_FIELDS)
+    values: tuple[Any, ...] = _FIELD_VALUES(event)
+    return values
 
 
 def pack_events(events: list[Event]) -> bytes:
