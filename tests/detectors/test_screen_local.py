@@ -58,9 +58,12 @@ def test_sharded_screen_gives_the_one_pass_scores(
     users = read_users(tmp_path / "out")
     expected = _one_pass_scores(files, model)
     assert len(list((tmp_path / "out").glob("users-*.jsonl"))) > 1
-    assert {
-        user: (r["score"], r["flagged"], r["n_events"]) for user, r in users.items()
-    } == expected
+    # Scores to 1e-5: float32 sums depend on which sequences share a batch.
+    assert {user: (r["flagged"], r["n_events"]) for user, r in users.items()} == {
+        user: (flagged, n_events) for user, (_, flagged, n_events) in expected.items()
+    }
+    for user, (score, _, _) in expected.items():
+        assert users[user]["score"] == pytest.approx(score, abs=1e-5), user
     assert run.counts.users == len(expected) == 38
     assert run.rejected == 2
     rejected_lines = {Path(r.path).name: [p.line for p in r.problems] for r in run.reports}
