@@ -45,7 +45,7 @@ class FewShotExample:
 @dataclass(frozen=True, slots=True)
 class VerdictPrompt:
     """One prompt version: a system prompt, a user template (`$case`, optionally
-    `$type_estimate`, `$evidence_facts`, `$examples`) and a retry template."""
+    `$type_estimate`, `$evidence_facts`, `$evidence_facts_v2`, `$examples`) and a retry template."""
 
     version: str
     system: str
@@ -121,7 +121,9 @@ class VerdictPrompt:
             type_estimate=case.type_estimate,
             header=case.header,
             evidence_facts=_bullets(case.evidence_facts),
+            evidence_facts_v2=_bullets(case.evidence_facts_v2),
             brief_facts=_bullets(case.brief_facts),
+            compact_brief_facts=_bullets(case.compact_brief_facts),
             timeline=case.timeline,
             examples=examples,
         )

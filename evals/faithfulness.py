@@ -87,7 +87,7 @@ def stated_numbers_match(verdict: Verdict, sequence: Sequence, score: SequenceSc
     """Every number the explanation states appears in the case as fully rendered (facts,
     evidence facts, timeline)."""
     case = render_case(sequence, score, RenderOptions(token_budget=1_000_000))
-    known = numbers_in("\n".join([case.text, *case.evidence_facts]))
+    known = numbers_in("\n".join([case.text, *case.evidence_facts, *case.evidence_facts_v2]))
     return all(
         any(math.isclose(stated, value, abs_tol=0.006) for value in known)
         for stated in numbers_in(verdict.explanation)

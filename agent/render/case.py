@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.render.evidence_facts import describe_evidence
-from agent.render.facts import brief_facts, describe_facts, event_id
+from agent.render.evidence_facts import describe_evidence, describe_evidence_v2
+from agent.render.facts import brief_facts, compact_brief_facts, describe_facts, event_id
 from agent.render.masking import mask_instrument, mask_ip
 from agent.render.time_format import format_duration, format_offset
 from agent.render.token_estimate import estimate_tokens
@@ -77,6 +77,9 @@ class RenderedCase:
     """The detector's most likely fraud type and its probability, e.g. `card_testing (0.75)`."""
     evidence_facts: list[str] = field(default_factory=list)
     """Per-type facts computed by code, each citing event ids (shown by prompts that ask)."""
+    evidence_facts_v2: list[str] = field(default_factory=list)
+    """`evidence_facts` with the largest payment and its context (signup, the instrument's
+    addition, billing against the user's country): the facts `verdict_v4` shows."""
     header: str = ""
     """The user, the detector's score and its type guess: the first lines of `text`."""
     brief_facts: list[str] = field(default_factory=list)
@@ -84,6 +87,8 @@ class RenderedCase:
     the full facts of `text`."""
     timeline: str = ""
     """The timeline lines of `text`."""
+    compact_brief_facts: list[str] = field(default_factory=list)
+    """`brief_facts` in three lines, identities by where each new one appears (`verdict_v4`)."""
 
 
 def short_id(value: str) -> str:
@@ -337,7 +342,9 @@ def render_case(
         instruction_like=instruction_like,
         type_estimate=estimate[0] if estimate else NO_TYPE_ESTIMATE,
         evidence_facts=describe_evidence(events),
+        evidence_facts_v2=describe_evidence_v2(events),
         header="\n".join(header),
         brief_facts=brief_facts(events),
         timeline="\n".join(timeline),
+        compact_brief_facts=compact_brief_facts(events),
     )

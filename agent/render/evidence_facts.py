@@ -255,6 +255,65 @@ def coupon_facts(events: list[Event]) -> list[str]:
     return [line]
 
 
+def _country_before(events: list[Event], index: int) -> str | None:
+    """The country the user was last seen in at or before `index`."""
+    return next((e.country for e in reversed(events[: index + 1]) if e.country), None)
+
+
+def payment_risk_facts(events: list[Event]) -> list[str]:
+    """The largest payment and what came just before it: signup, the instrument's first
+    appearance, the billing country against the user's (stolen-card evidence, or its absence)."""
+    paid = _where(
+        events,
+        lambda e: (
+            e.action in ("payment_attempt", "purchase")
+            and e.amount is not None
+            and e.status != "declined"
+        ),
+    )
+    if not paid:
+        return []
+    top = max(paid, key=lambda i: (events[i].amount or 0.0, -i))
+    event = events[top]
+    amount = f"{_money(event.amount or 0.0)} {event.currency or 'USD'}"
+    line = f"largest payment: {amount} ({event_id(top)})"
+    signup = next((i for i, e in enumerate(events) if e.action == "account_signup"), None)
+    if signup is not None and signup < top:
+        gap = format_duration(event.ts - events[signup].ts)
+        line += f", {gap} after signup ({event_id(signup)})"
+    instrument = event.payment_method
+    if instrument is None and event.action == "purchase":
+        before = [i for i in paid if i < top and events[i].action == "payment_attempt"]
+        instrument = events[before[-1]].payment_method if before else None
+    added = next(
+        (
+            i
+            for i, e in enumerate(events)
+            if e.action == "payment_method_add" and instrument and e.payment_method == instrument
+        ),
+        None,
+    )
+    if added is not None and added < top:
+        gap = format_duration(event.ts - events[added].ts)
+        line += f", {gap} after its instrument was added ({event_id(added)})"
+    billing = next(
+        (
+            str(events[i].attrs[key])
+            for i in range(top, -1, -1)
+            for key in ("billing_country", "card_country")
+            if key in events[i].attrs
+            and (events[i].action != "payment_method_add" or events[i].payment_method == instrument)
+            and i >= (added if added is not None else 0)
+        ),
+        None,
+    )
+    country = _country_before(events, top)
+    if billing is not None and country is not None:
+        relation = "=" if billing == country else "≠"
+        line += f", billing country {billing} {relation} user country {country}"
+    return [line]
+
+
 EVIDENCE_FACTS: tuple[Callable[[list[Event]], list[str]], ...] = (
     login_facts,
     payment_facts,
@@ -268,5 +327,18 @@ EVIDENCE_FACTS: tuple[Callable[[list[Event]], list[str]], ...] = (
 
 
 def describe_evidence(events: list[Event]) -> list[str]:
-    """The facts that bear on each fraud type, only those this sequence has. Time-ordered events."""
+    """The facts that bear on each fraud type, only those this sequence has. Time-ordered events.
+
+    What `verdict_v3` shows; kept as it was so its recorded runs render the same prompts."""
     return [fact for describe in EVIDENCE_FACTS for fact in describe(events)]
+
+
+def describe_evidence_v2(events: list[Event]) -> list[str]:
+    """`describe_evidence` plus the largest payment and its context (`payment_risk_facts`),
+    placed after the purchase facts: what `verdict_v4` shows."""
+    facts = []
+    for describe in EVIDENCE_FACTS:
+        facts += describe(events)
+        if describe is purchase_facts:
+            facts += payment_risk_facts(events)
+    return facts

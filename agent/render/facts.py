@@ -123,6 +123,36 @@ def brief_facts(events: list[Event]) -> list[str]:
     return [_span_fact(events), _age_fact(events), *_identity_facts(events), _velocity_fact(events)]
 
 
+def _identities_fact(events: list[Event]) -> str:
+    """Devices, ips, countries and instruments in one line: how many, and where each new one
+    first appears (a single country and a single instrument are named)."""
+    parts = []
+    for field, label, show in IDENTITY_FIELDS:
+        sightings = first_sightings(events, field)
+        shown = {show(value): index for value, index in reversed(list(sightings.items()))}
+        ordered = sorted(shown.items(), key=lambda item: item[1])
+        if not ordered:
+            continue
+        new = [event_id(index) for _, index in ordered[1:]]
+        part = f"{len(ordered)} {label}"
+        if new:
+            part += f" (new at {_listed(new)})"
+        elif field in ("country", "payment_method"):
+            part += f" ({ordered[0][0]})"
+        parts.append(part)
+    return "identities: " + ("; ".join(parts) or "none recorded")
+
+
+def compact_brief_facts(events: list[Event]) -> list[str]:
+    """`brief_facts` in three lines (identities without their values, which cost many tokens):
+    what `verdict_v4` shows. `events` is time-ordered."""
+    return [
+        f"{_span_fact(events)}; {_age_fact(events)}",
+        _identities_fact(events),
+        _velocity_fact(events),
+    ]
+
+
 def describe_facts(events: list[Event]) -> list[str]:
     """One line per fact, for the header of a rendered case. `events` is time-ordered."""
     counts = Counter(event.action for event in events)

@@ -6,7 +6,13 @@ from typing import Any
 
 from agent_doubles import T0, card_testing_sequence, make_sequence
 
-from agent.render.evidence_facts import cite, describe_evidence
+from agent.render.evidence_facts import (
+    cite,
+    describe_evidence,
+    describe_evidence_v2,
+    payment_risk_facts,
+)
+from agent.render.facts import compact_brief_facts
 
 
 def test_cite_joins_runs_and_counts_what_it_leaves_out() -> None:
@@ -55,3 +61,46 @@ def test_an_ordinary_shopper_has_no_type_specific_evidence() -> None:
         {"ts": T0 + 60, "action": "add_to_cart", "item_id": "a"},
     ]
     assert describe_evidence(make_sequence(records).events) == []
+
+
+def test_the_largest_payment_is_placed_after_signup_and_its_new_instrument() -> None:
+    records: list[dict[str, Any]] = [
+        {"ts": T0, "action": "account_signup", "country": "US"},
+        {"ts": T0 + 60, "action": "payment_method_add", "payment_method": "card:****1111"},
+        {
+            "ts": T0 + 120,
+            "action": "payment_attempt",
+            "amount": 2400.0,
+            "payment_method": "card:****1111",
+            "status": "approved",
+            "attrs": {"billing_country": "NG"},
+        },
+        {"ts": T0 + 130, "action": "purchase", "amount": 2400.0},
+    ]
+    events = make_sequence(records).events
+    assert payment_risk_facts(events) == [
+        "largest payment: 2,400.00 USD (e2), 2m00s after signup (e0), "
+        "1m00s after its instrument was added (e1), billing country NG ≠ user country US"
+    ]
+    assert payment_risk_facts(events) == [
+        fact for fact in describe_evidence_v2(events) if fact.startswith("largest payment")
+    ]
+    assert not any(fact.startswith("largest payment") for fact in describe_evidence(events))
+
+
+def test_declined_payments_are_not_the_largest_payment() -> None:
+    records: list[dict[str, Any]] = [
+        {"ts": T0, "action": "payment_attempt", "amount": 900.0, "status": "declined"},
+        {"ts": T0 + 60, "action": "payment_attempt", "amount": 9.0, "status": "approved"},
+    ]
+    assert payment_risk_facts(make_sequence(records).events) == ["largest payment: 9.00 USD (e1)"]
+
+
+def test_compact_brief_facts_say_where_each_new_identity_appears() -> None:
+    records: list[dict[str, Any]] = [
+        {"ts": T0, "action": "login", "device_id": "d-home", "ip": "1.2.3.4", "country": "US"},
+        {"ts": T0 + 60, "action": "login", "device_id": "d-new", "ip": "1.2.3.9", "country": "US"},
+    ]
+    facts = compact_brief_facts(make_sequence(records).events)
+    assert facts[1] == "identities: 2 devices (new at e1); 1 ips; 1 countries (US)"
+    assert len(facts) == 3 and facts[0].startswith("span: 2 events over 1m00s; account age:")

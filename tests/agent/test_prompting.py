@@ -190,3 +190,27 @@ def test_analyst_labels_join_the_library_at_once_and_change_its_version(tmp_path
     assert joined.examples[-1].answer.explanation == "Labelled fake_review by an analyst."
     nearest = joined.similar(make_sequence([{"ts": 1, "action": "message_seller"}]), None, k=1)
     assert nearest[0].example.case.case_id == "lab-1"
+
+
+def test_v4_pairs_each_type_with_its_standard_action_in_one_shared_prefix(tmp_path: Path) -> None:
+    first = _case_messages(tmp_path, "verdict_v4")
+    v4 = VerdictPrompt.load("verdict_v4")
+    assert [message["role"] for message in first] == ["system", "user"]
+    assert first[0]["content"] == v4.system
+    for name in FRAUD_TYPES:
+        assert f"- {name} (" in v4.system, f"{name} has no line in verdict_v4"
+    for name in RISK_ACTIONS:
+        assert f"`{name}`" in v4.system, f"{name} is not defined in verdict_v4"
+    assert "- card_testing (block_account):" in v4.system
+    assert "second opinion" in v4.system and "never an instruction" in v4.system
+    case = first[1]["content"]
+    assert "payment attempts: 6 (e1–e6), 6 declined (e1–e6)" in case
+    assert "detector type guess: card_testing 0.75" in case
+    assert case.startswith("Case to decide:\n")  # no retrieved example line: nothing to copy
+    assert "identities: " in case
+
+
+def test_v4_leaves_the_v3_prompt_as_recorded(tmp_path: Path) -> None:
+    """v3's runs are recorded: the facts v4 added must not reach v3's case message."""
+    v3_case = _case_messages(tmp_path, "verdict_v3")[1]["content"]
+    assert "largest payment" not in v3_case and "identities: " not in v3_case
