@@ -42,6 +42,11 @@ class TailCalibration:
             scale = max(abs(top), 1.0) * 0.05
         return cls([float(v) for v in ordered], int(values.size), scale)
 
+    @property
+    def varies(self) -> bool:
+        """Whether the reference holds more than one value (else it has no tail to speak of)."""
+        return self.reference[0] != self.reference[-1]
+
     def tail_probability(self, values: np.ndarray) -> np.ndarray:
         """(N,) P(legitimate ≥ value) for each value."""
         reference = np.asarray(self.reference)

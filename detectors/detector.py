@@ -234,6 +234,14 @@ class LSTMDetector(BaseDetector):
         supervised = (SUPERVISED_SIGNAL,) if self.supervised else ()
         return (*SURPRISE_SIGNALS, *BEHAVIOUR_SIGNALS, AGGREGATE_SIGNAL, *supervised)
 
+    @property
+    def combined_signals(self) -> tuple[str, ...]:
+        """The signals the score combines: those that vary on the legitimate reference. One
+        constant there (payments or reviews in server logs) has no tail to estimate and would
+        only dilute the others; its tail probability is still reported."""
+        varying = tuple(n for n in self.signal_names if self.calibrations_[n].varies)
+        return varying or self.signal_names
+
     # --- scoring -------------------------------------------------------------------------
     def decision_function(self, sequences: SequenceOf[Sequence]) -> np.ndarray:
         return self.fused_scores(self.surprise_arrays(sequences), sequences)
@@ -278,15 +286,20 @@ class LSTMDetector(BaseDetector):
         sequences: SequenceOf[Sequence],
         signals: SequenceOf[str] | None = None,
     ) -> np.ndarray:
-        """Scores from model outputs; `signals` restricts the fusion to some of them (reports
-        use it to show the parts alone)."""
-        probabilities = self.tail_probabilities(arrays, sequences)
-        if signals is not None:
-            unknown = sorted(set(signals) - set(self.signal_names))
-            if unknown:
-                raise ValueError(f"signals {unknown} are not among {self.signal_names}")
-            probabilities = probabilities[:, [self.signal_names.index(name) for name in signals]]
-        return fuse_tail_probabilities(probabilities)
+        """Scores from model outputs; `signals` (default: `combined_signals`) restricts the
+        fusion to some of them (reports use it to show the parts alone)."""
+        return self._fuse(self.tail_probabilities(arrays, sequences), signals)
+
+    def _fuse(
+        self, probabilities: np.ndarray, signals: SequenceOf[str] | None = None
+    ) -> np.ndarray:
+        """(B, S) tail probabilities in `signal_names` order → (B,) scores."""
+        chosen = self.combined_signals if signals is None else tuple(signals)
+        unknown = sorted(set(chosen) - set(self.signal_names))
+        if unknown:
+            raise ValueError(f"signals {unknown} are not among {self.signal_names}")
+        columns = [self.signal_names.index(name) for name in chosen]
+        return fuse_tail_probabilities(probabilities[:, columns])
 
     def _surprise_encoded(self, encoded: EncodedSequences) -> SurpriseArrays:
         model = self._fitted_model()
@@ -324,7 +337,7 @@ class LSTMDetector(BaseDetector):
         encoded = self.tokenizer_.encode(sequences)
         arrays = self._surprise_encoded(encoded)
         tails = self.tail_probabilities(arrays, sequences)
-        scores = fuse_tail_probabilities(tails)
+        scores = self._fuse(tails)
         tokens = self.tokenizer_.feature_names_many(encoded.features)
         results = []
         for index, sequence in enumerate(sequences):

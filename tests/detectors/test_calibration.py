@@ -20,6 +20,7 @@ def test_tail_probability_is_the_empirical_tail_then_keeps_falling() -> None:
 
 def test_constant_reference_still_flags_a_larger_value() -> None:
     calibration = TailCalibration.fit(np.zeros(50))
+    assert not calibration.varies and TailCalibration.fit(np.arange(3.0)).varies
     low, high = calibration.tail_probability(np.asarray([0.0, 3.0]))
     assert low == pytest.approx(1.0) and high < 1 / 51
 

@@ -165,3 +165,17 @@ def test_the_calibration_is_saved_and_the_budget_holds(
     result = unsupervised.explain(legit[:1])[0]
     assert result.signal_tail_probabilities is not None
     assert set(result.signal_tail_probabilities) == set(unsupervised.signal_names)
+
+
+def test_signals_constant_on_legitimate_users_are_left_out_of_the_score(
+    unsupervised: LSTMDetector,
+) -> None:
+    constant = [n for n in unsupervised.signal_names if not unsupervised.calibrations_[n].varies]
+    assert constant  # the synthetic users write no reviews, for one
+    assert set(unsupervised.combined_signals) == set(unsupervised.signal_names) - set(constant)
+    sequences, _ = make_sequences(20, 5, seed=13)
+    arrays = unsupervised.surprise_arrays(sequences)
+    assert np.array_equal(
+        unsupervised.decision_function(sequences),
+        unsupervised.fused_scores(arrays, sequences, unsupervised.combined_signals),
+    )

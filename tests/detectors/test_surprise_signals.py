@@ -30,6 +30,7 @@ def test_signals_take_the_worst_events_and_the_ending() -> None:
     p_event = EVENT_TAIL.tail_probability(np.asarray([9.0, 7.0]))  # the worst event or ending
     p_sequence = 1 - (1 - p_event) ** np.asarray([5, 2])  # 4 events + the end, 1 + the end
     assert np.allclose(signals["worst_event"], -np.log(p_sequence))
+    assert signals["max_surprise"].tolist() == [9.0, 7.0]
     assert signals["top_g_misses"].tolist() == [1.0, 1.0]  # the 2-event one misses at its end
     assert signals["end_surprise"].tolist() == [0.5, 7.0]
 
