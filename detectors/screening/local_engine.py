@@ -10,6 +10,7 @@ import marshal
 import math
 import multiprocessing
 import os
+import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +35,9 @@ PARALLEL_MIN_BYTES = 16 * 2**20
 """Below this much input text one process screens it all: starting workers would cost more."""
 FLUSH_RECORDS = 8192
 """Records buffered per shard before they are appended to its file."""
+CHUNK_HEADER = struct.Struct("<Q")
+"""Each chunk of a shard file is its byte length, then that many bytes of marshal: read back
+with one `marshal.loads` (`marshal.load` on a file reads it a few bytes at a time, 5x slower)."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -63,7 +67,10 @@ def plan(
 
 
 class _ShardFiles:
-    """Append-only shard files of marshalled records, written in buffered chunks."""
+    """Append-only shard files of marshalled records, written in buffered chunks.
+
+    Marshal, not JSON, because these are this run's own temporary files, never anyone's input;
+    the records were validated before they were written."""
 
     def __init__(self, paths: list[Path]) -> None:
         self.paths = paths
@@ -74,14 +81,20 @@ class _ShardFiles:
         buffer = self._buffers[shard]
         buffer.append(record)
         if len(buffer) >= FLUSH_RECORDS:
-            marshal.dump(buffer, self._handles[shard])
+            _write_chunk(self._handles[shard], buffer)
             buffer.clear()
 
     def close(self) -> None:
         for buffer, handle in zip(self._buffers, self._handles, strict=True):
             if buffer:
-                marshal.dump(buffer, handle)
+                _write_chunk(handle, buffer)
             handle.close()
+
+
+def _write_chunk(handle: IO[bytes], records: list[Any]) -> None:
+    blob = marshal.dumps(records)
+    handle.write(CHUNK_HEADER.pack(len(blob)))
+    handle.write(blob)
 
 
 def _piece(directory: Path, shard: int, file_index: int) -> Path:
@@ -91,12 +104,9 @@ def _piece(directory: Path, shard: int, file_index: int) -> Path:
 def _read_pieces(paths: Iterable[Path]) -> Iterator[Any]:
     for path in paths:
         with path.open("rb") as handle:
-            while True:
-                try:
-                    chunk = marshal.load(handle)
-                except EOFError:
-                    break
-                yield from chunk
+            while header := handle.read(CHUNK_HEADER.size):
+                (size,) = CHUNK_HEADER.unpack(header)
+                yield from marshal.loads(handle.read(size))
         path.unlink()
 
 
