@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.verdict import FraudType, RiskAction
 from detectors.cases import action_severity
@@ -51,8 +52,21 @@ class RiskPolicy(BaseModel):
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     """A flagged case whose answer is less confident than this goes to `floors.low_confidence`."""
     floors: Floors = Field(default_factory=Floors)
+    playbook: dict[FraudType, list[RiskAction]] = Field(default_factory=dict)
+    """Per named fraud type, the actions taken for it, the usual one first; a proposed action
+    outside the list becomes the usual one. Types without an entry take any action."""
     actions: dict[RiskAction, ActionBound] = Field(default_factory=dict)
     """Bounds per action; actions without an entry are not bounded."""
+
+    @field_validator("playbook")
+    @classmethod
+    def _playbook_lists_actions(
+        cls, playbook: dict[FraudType, list[RiskAction]]
+    ) -> dict[FraudType, list[RiskAction]]:
+        for fraud_type, actions in playbook.items():
+            if fraud_type == "none" or not actions:
+                raise ValueError(f"playbook.{fraud_type}: a fraud type with at least one action")
+        return playbook
 
     @classmethod
     def load(cls, path: Path | None = None) -> RiskPolicy:
@@ -64,9 +78,18 @@ class RiskPolicy(BaseModel):
             merged = _merge(merged, _read_toml(path))
         return cls.model_validate(merged)
 
+    def digest(self) -> str:
+        """A short sha256 of every setting, so a run records which policy bounded it."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
     def apply(self, case: PolicyInput) -> PolicyDecision:
-        """Bound the proposed action, then raise it to any floor that applies; note each change."""
+        """Keep the action in the named type's playbook, bound it, then raise it to any floor
+        that applies; note each change."""
         action, notes = case.proposed_action, []
+        usual = self.playbook.get(case.fraud_type)
+        if usual is not None and action not in usual:
+            notes.append(f"{action} → {usual[0]}: not in the {case.fraud_type} playbook")
+            action = usual[0]
         bound = self.actions.get(action)
         if bound is not None:
             unmet = _unmet(bound, case)

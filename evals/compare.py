@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from evals.bootstrap import paired_bootstrap_diff
 from evals.catalogue import metric_specs
@@ -44,6 +45,8 @@ class Comparison:
     cases_b: int
     tolerance: float
     metrics: list[MetricComparison]
+    differing_conditions: list[str]
+    """What else than model and prompt differs between the runs (detector, policy, data, guess)."""
 
     @property
     def headline_regressions(self) -> list[MetricComparison]:
@@ -59,6 +62,7 @@ def compare_runs(
     table_a = ScoreTable.from_records(RunDir(run_a).read_cases())
     table_b = ScoreTable.from_records(RunDir(run_b).read_cases())
     label_a, label_b = describe(run_a), describe(run_b)
+    differing = differing_conditions(RunDir(run_a).read_run(), RunDir(run_b).read_run())
     shared_a, shared_b = table_a.aligned_with(table_b)
     specs = metric_specs()
     diffs = paired_bootstrap_diff(
@@ -83,8 +87,21 @@ def compare_runs(
             )
         )
     return Comparison(
-        label_a, label_b, len(shared_a), len(table_a), len(table_b), tolerance, metrics
+        label_a, label_b, len(shared_a), len(table_a), len(table_b), tolerance, metrics, differing
     )
+
+
+CONDITIONS = ("dataset_sha256", "detector_version", "policy_sha256", "type_guess")
+"""Run settings that must match for a difference to measure the model or the prompt."""
+
+
+def differing_conditions(info_a: dict[str, Any], info_b: dict[str, Any]) -> list[str]:
+    """`key: A vs B` for each condition the two run.json files record differently."""
+    return [
+        f"{key}: {info_a.get(key, 'unrecorded')} vs {info_b.get(key, 'unrecorded')}"
+        for key in CONDITIONS
+        if info_a.get(key) != info_b.get(key)
+    ]
 
 
 def describe(run: Path) -> str:
@@ -106,6 +123,15 @@ def render_comparison(comparison: Comparison) -> str:
         f"A = {comparison.run_a} ({comparison.cases_a} cases)",
         f"B = {comparison.run_b} ({comparison.cases_b} cases)",
         f"compared on {comparison.shared_cases} shared cases; tolerance {comparison.tolerance}",
+        *(
+            [
+                "",
+                "**The runs differ in more than model and prompt** (a difference below may come "
+                "from these): " + "; ".join(comparison.differing_conditions),
+            ]
+            if comparison.differing_conditions
+            else []
+        ),
         "",
         "| metric | A | B | B − A [95 % CI] | |",
         "|---|---|---|---|---|",

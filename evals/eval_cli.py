@@ -39,6 +39,7 @@ def describe_run(
     name: str, task: EvalTask, settings: Settings, seed: int, bootstrap_rounds: int
 ) -> dict[str, Any]:
     """What `run.json` records: everything needed to know what ran and to rerun it."""
+    from agent.policy import RiskPolicy
     from evals.records import package_version
 
     return {
@@ -47,6 +48,7 @@ def describe_run(
         "model": settings.llm_model,
         "prompt_version": settings.prompt_version,
         "detector_dir": str(settings.detector_dir) if settings.detector_dir else "bundled default",
+        "policy_sha256": RiskPolicy.load(settings.policy_file).digest(),
         "seed": seed,
         "settings": {
             "llm_base_url": settings.llm_base_url or "local server (started by the run)",

@@ -101,7 +101,9 @@ def test_flagged_users_get_one_verdict_each(
 ) -> None:
     detector_dir, flagged = detector
     output = tmp_path / "verdicts.jsonl"
-    with fake_openai_server(lambda request: answer_json(action="hold_order")) as (url, requests):
+    with fake_openai_server(
+        lambda request: answer_json(fraud_type="payment_fraud", action="hold_order")
+    ) as (url, requests):
         monkeypatch.setenv("FRAUDLENS_LLM_BASE_URL", url)
         get_settings.cache_clear()
         args = [str(events_file), "--model", str(detector_dir), "-o", str(output), "-k", "2"]

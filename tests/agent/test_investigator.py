@@ -98,7 +98,9 @@ def test_a_refused_request_is_not_retried(tmp_path: Path) -> None:
 
 
 def test_a_timeout_then_an_answer_gives_the_answer(tmp_path: Path) -> None:
-    chat = ScriptedChatModel([timeout_error(), answer_json(action="hold_order")])
+    chat = ScriptedChatModel(
+        [timeout_error(), answer_json(fraud_type="payment_fraud", action="hold_order")]
+    )
     investigator, _ = make_investigator(tmp_path, chat)
     verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
 
@@ -156,7 +158,9 @@ def test_approval_keeps_the_action(tmp_path: Path) -> None:
 
 
 def test_a_finished_case_is_not_asked_again_but_a_changed_one_is(tmp_path: Path) -> None:
-    chat = ScriptedChatModel([answer_json(), answer_json(action="hold_order")])
+    chat = ScriptedChatModel(
+        [answer_json(), answer_json(fraud_type="payment_fraud", action="hold_order")]
+    )
     investigator, _ = make_investigator(tmp_path, chat)
     first = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
     # A new investigator on the same checkpoint file: as after a restart.
@@ -171,7 +175,9 @@ def test_a_finished_case_is_not_asked_again_but_a_changed_one_is(tmp_path: Path)
 def test_a_changed_type_guess_is_asked_again(tmp_path: Path) -> None:
     # The guess is part of the prompt: a perturbed run (`eval run --type-guess wrong`) on the
     # same checkpoint file must not get the answers given to the true guess.
-    chat = ScriptedChatModel([answer_json(), answer_json(action="hold_order")])
+    chat = ScriptedChatModel(
+        [answer_json(), answer_json(fraud_type="payment_fraud", action="hold_order")]
+    )
     investigator, _ = make_investigator(tmp_path, chat)
     sequence = card_testing_sequence()
     shown = replace(sequence_score(sequence), fraud_type_probs={"card_testing": 0.9, "none": 0.1})
@@ -231,7 +237,9 @@ def test_a_fallback_carries_the_detectors_type_guess(tmp_path: Path) -> None:
 
 
 def test_a_stored_fallback_is_investigated_again(tmp_path: Path) -> None:
-    chat = ScriptedChatModel([timeout_error(), answer_json(action="hold_order")])
+    chat = ScriptedChatModel(
+        [timeout_error(), answer_json(fraud_type="payment_fraud", action="hold_order")]
+    )
     investigator, _ = make_investigator(tmp_path, chat, llm_max_retries=0)
     first = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
     assert first.is_fallback and (first.fraud_type, first.confidence) == ("none", 0.0)

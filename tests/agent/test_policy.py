@@ -1,12 +1,16 @@
-"""The risk policy: bounds on severe actions, floors against benign answers, TOML overrides."""
+"""The risk policy: the per-type playbook, bounds on severe actions, floors against benign
+answers, TOML overrides."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from agent.policy import PolicyInput, RiskPolicy
+from agent.prompting import PROMPTS_DIR
+from detectors.cases import FRAUD_TYPES
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +63,10 @@ def test_instruction_like_text_floors_a_flagged_case(policy: RiskPolicy) -> None
 
 
 def test_a_named_fraud_is_never_allowed(policy: RiskPolicy) -> None:
-    decision = policy.apply(PolicyInput("refund_abuse", 0.6, "allow", 0.3, False))
+    case = PolicyInput("refund_abuse", 0.6, "allow", 0.3, False)
+    assert policy.apply(case).action == "manual_review"  # by the playbook
+    no_playbook = RiskPolicy.model_validate({**policy.model_dump(), "playbook": {}})
+    decision = no_playbook.apply(case)
     assert decision.action == "manual_review" and "refund_abuse named" in decision.notes[0]
 
 
@@ -92,3 +99,53 @@ def test_a_flagged_answer_below_the_confidence_floor_goes_to_manual_review(
     assert sure.action == "monitor" and sure.notes == []
     off = RiskPolicy.model_validate({**policy.model_dump(), "min_confidence": 0.0})
     assert off.apply(PolicyInput("none", 0.3, "monitor", 0.6, True)).action == "monitor"
+
+
+@pytest.mark.parametrize(
+    ("fraud_type", "proposed", "expected"),
+    [
+        ("order_brushing", "hold_order", "manual_review"),
+        ("account_takeover", "monitor", "step_up_auth"),
+        ("refund_abuse", "allow", "manual_review"),
+        ("payment_fraud", "hold_order", "hold_order"),
+    ],
+)
+def test_an_action_outside_the_types_playbook_becomes_its_usual_one(
+    policy: RiskPolicy, fraud_type: str, proposed: str, expected: str
+) -> None:
+    decision = policy.apply(
+        PolicyInput(fraud_type, 0.9, proposed, 0.95, True)  # type: ignore[arg-type]
+    )
+    assert decision.action == expected
+    if proposed != expected:
+        assert f"not in the {fraud_type} playbook" in decision.notes[0]
+    else:
+        assert decision.notes == []
+
+
+def test_the_playbook_runs_before_the_bounds(policy: RiskPolicy) -> None:
+    # scraping_bot's usual action is block_account, which still needs the far tail.
+    decision = policy.apply(PolicyInput("scraping_bot", 0.9, "hold_order", 0.95, True))
+    assert decision.action == "manual_review"
+    assert [note.split(":")[0] for note in decision.notes] == [
+        "hold_order → block_account",
+        "block_account → manual_review",
+    ]
+
+
+def test_the_playbook_names_every_fraud_type_with_actions(tmp_path: Path) -> None:
+    policy = RiskPolicy.load()
+    assert set(policy.playbook) == set(FRAUD_TYPES) - {"none"}
+    path = tmp_path / "policy.toml"
+    path.write_text("[playbook]\nnone = []\n")
+    with pytest.raises(ValueError, match=r"playbook\.none"):
+        RiskPolicy.load(path)
+
+
+def test_verdict_v4_names_each_types_usual_action(policy: RiskPolicy) -> None:
+    # The prompt asks for "<type> (<its standard action>)": the same action the playbook keeps.
+    system = (PROMPTS_DIR / "verdict_v4_system.md").read_text(encoding="utf-8")
+    named = dict(re.findall(r"^- (\w+) \((\w+)[,)]", system, flags=re.MULTILINE))
+    assert {k: v for k, v in named.items() if k != "none"} == {
+        fraud_type: actions[0] for fraud_type, actions in policy.playbook.items()
+    }

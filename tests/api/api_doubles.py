@@ -18,9 +18,9 @@ from detectors.sequences import group_sequences
 
 CHAT_ANSWER = "The card was tried on e1 and e2 within seconds, all declined: typical card testing."
 MODEL_ANSWER = {
-    "explanation": "Many small declined payment attempts (e1, e2) in seconds.",
+    "explanation": "A new card pays a high amount (e1, e2) minutes after it was added.",
     "evidence": ["e1", "e2"],
-    "fraud_type": "card_testing",
+    "fraud_type": "payment_fraud",
     "confidence": 0.9,
     "action": "hold_order",
 }

@@ -75,7 +75,8 @@ def test_batch_runs_as_a_job(client: httpx.Client) -> None:
     job = wait_for_job(client, response.json()["job_id"])
     assert job["status"] == "done"
     assert job["finished"] == job["total"] == 5
-    assert {result["verdict"]["fraud_type"] for result in job["results"]} == {"card_testing"}
+    types = {result["verdict"]["fraud_type"] for result in job["results"]}
+    assert types == {MODEL_ANSWER["fraud_type"]}
     single = client.get("/v1/alerts/b-3", headers=READ_HEADERS).json()
     assert single["status"] == "done"
 
@@ -122,6 +123,6 @@ def test_metrics_count_routes_and_verdicts(client: httpx.Client) -> None:
     )
     text = client.get("/metrics").text
     assert 'fraudlens_http_requests_total{method="POST",route="/v1/alerts",status="200"}' in text
-    assert 'fraudlens_verdicts_total{action="hold_order",fraud_type="card_testing"}' in text
+    assert 'fraudlens_verdicts_total{action="hold_order",fraud_type="payment_fraud"}' in text
     assert "fraudlens_llm_seconds_count" in text
     assert "fraudlens_alert_queue_depth 0.0" in text

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 from api_doubles import (
     CHAT_ANSWER,
+    MODEL_ANSWER,
     ScriptedChatModel,
     SlowStreamingModel,
     SwitchableChatModel,
@@ -96,7 +97,7 @@ def test_fallback_verdict_is_replaced_when_the_model_returns(
         assert alert["status"] == "done"
         assert alert["verdict"]["fallback_reason"] is None
         assert alert["verdict"]["case_id"] == "flaky-1"
-        assert alert["verdict"]["fraud_type"] == "card_testing"
+        assert alert["verdict"]["fraud_type"] == MODEL_ANSWER["fraud_type"]
     server.stop()
 
 
@@ -145,7 +146,7 @@ def test_alert_left_pending_by_a_stop_is_finished_after_start(
             time.sleep(0.1)
             alert = client.get("/v1/alerts/crashed-1", headers=READ_HEADERS).json()
         assert alert["status"] == "done"
-        assert alert["verdict"]["fraud_type"] == "card_testing"
+        assert alert["verdict"]["fraud_type"] == MODEL_ANSWER["fraud_type"]
         audit = client.get("/v1/cases/crashed-1", headers=READ_HEADERS).json()["audit"]
         actions = [entry["action"] for entry in audit]
         assert actions == ["alert.create", "alert.retry", "verdict.save"]

@@ -11,7 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from api_doubles import CHAT_ANSWER, ScriptedChatModel, card_testing_events, make_investigator
+from api_doubles import (
+    CHAT_ANSWER,
+    MODEL_ANSWER,
+    ScriptedChatModel,
+    card_testing_events,
+    make_investigator,
+)
 from api_server import RunningServer
 from api_sse import WRITE_KEY
 from conftest import READ_HEADERS, READ_KEY, WRITE_HEADERS, api_settings, start_server
@@ -108,7 +114,7 @@ def test_analyst_works_a_case_from_queue_to_audit(
     page.get_by_role("link", name="b-held").click()
     expect(page).to_have_url(ui_server.url + "/ui/cases/b-held")
     expect(page.get_by_test_id("case-status")).to_have_text("awaiting approval")
-    expect(page.get_by_test_id("verdict-type")).to_have_text("card_testing")
+    expect(page.get_by_test_id("verdict-type")).to_have_text(MODEL_ANSWER["fraud_type"])
 
     # Follow a cited evidence id by keyboard: the timeline scrolls to that event.
     evidence = page.locator("a.evidence-link", has_text="e2")
@@ -168,7 +174,7 @@ def test_review_with_script_shows_as_text(page: Page, ui_server: RunningServer) 
 
 def test_read_key_sees_but_cannot_decide(page: Page, ui_server: RunningServer) -> None:
     sign_in(page, ui_server, READ_KEY, "/ui/cases/b-script")
-    expect(page.get_by_test_id("verdict-type")).to_have_text("card_testing")
+    expect(page.get_by_test_id("verdict-type")).to_have_text(MODEL_ANSWER["fraud_type"])
     expect(page.get_by_test_id("read-only")).to_be_visible()
     expect(page.get_by_role("button", name="Record label")).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("Approve"))).to_have_count(0)

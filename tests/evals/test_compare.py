@@ -13,9 +13,12 @@ from evals.eval_cli import eval_compare
 from evals.records import CaseRecord, RunDir
 
 
-def _write_run(directory: Path, records: list[CaseRecord]) -> Path:
+def _write_run(
+    directory: Path, records: list[CaseRecord], detector_version: str = "lstm-a"
+) -> Path:
     run = RunDir(directory)
-    run.start({"model": "scripted", "dataset_sha256": "x"}, resume=False)
+    info = {"model": "scripted", "dataset_sha256": "x", "detector_version": detector_version}
+    run.start(info, resume=False)
     for record in records:
         run.append(record)
     return directory
@@ -63,3 +66,16 @@ def test_compare_command_passes_within_tolerance(tmp_path: Path) -> None:
     report = tmp_path / "compare.md"
     eval_compare(run_a, run_b, tolerance=0.05, bootstrap_rounds=100, output=report)
     assert "No headline metric regressed" in report.read_text()
+
+
+def test_compare_names_what_differs_besides_model_and_prompt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [make_record(f"c{i}", "card_testing") for i in range(5)]
+    same_a, same_b = _write_run(tmp_path / "a", records), _write_run(tmp_path / "b", records)
+    assert compare_runs(same_a, same_b, rounds=10).differing_conditions == []
+    other = _write_run(tmp_path / "c", records, detector_version="lstm-b")
+    comparison = compare_runs(same_a, other, rounds=10)
+    assert comparison.differing_conditions == ["detector_version: lstm-a vs lstm-b"]
+    eval_compare(same_a, other, bootstrap_rounds=10)
+    assert "differ in more than model and prompt" in capsys.readouterr().out
