@@ -66,6 +66,64 @@ class SurpriseArrays(EventSurprises):
     """(B, C) over FRAUD_TYPES, when supervised."""
 
 
+@dataclass
+class ScoredSequences:
+    """Scores and flags of a list of sequences, in input order, and what explains each one."""
+
+    sequences: SequenceOf[Sequence]
+    scores: np.ndarray
+    """(B,) fused scores."""
+    flagged: np.ndarray
+    """(B,) score ≥ the detector's threshold."""
+    tails: np.ndarray
+    """(B, S) each signal's tail probability, in the detector's `signal_names` order."""
+    arrays: SurpriseArrays
+    encoded: EncodedSequences
+    detector: LSTMDetector
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def explain(self, index: int) -> SequenceScore:
+        """Everything the detector says about sequence `index`, every event's surprise included."""
+        return SequenceScore(
+            user_id=self.sequences[index].user_id,
+            score=float(self.scores[index]),
+            flagged=bool(self.flagged[index]),
+            events=self._event_surprises(index, np.arange(len(self.sequences[index]))),
+            fraud_type_probs=self.fraud_type_probs(index),
+            embedding=self.arrays.embedding[index].tolist(),
+            end_surprise=float(self.arrays.end_nll[index]),
+            signal_tail_probabilities=dict(
+                zip(self.detector.signal_names, self.tails[index].tolist(), strict=True)
+            ),
+        )
+
+    def top_events(self, index: int, k: int) -> list[EventSurprise]:
+        """The `k` most surprising events of sequence `index`, most surprising first (ties in
+        sequence order): `SequenceScore.top_events` without building every event."""
+        order = np.argsort(-self.arrays.nll[index], kind="stable")[:k]
+        return self._event_surprises(index, order)
+
+    def fraud_type_probs(self, index: int) -> dict[str, float] | None:
+        probs = self.arrays.type_probs
+        if probs is None:
+            return None
+        return dict(zip(FRAUD_TYPES, probs[index].tolist(), strict=True))
+
+    def _event_surprises(self, index: int, positions: np.ndarray) -> list[EventSurprise]:
+        """The surprise of the events at `positions` of sequence `index`, in that order."""
+        rows = self.encoded.features[int(self.encoded.offsets[index]) + positions]
+        tokens = self.detector.token_names(rows)
+        nll, rank = self.arrays.nll[index][positions], self.arrays.rank[index][positions]
+        return [
+            EventSurprise(index=position, token=token, nll=event_nll, rank=event_rank)
+            for position, token, event_nll, event_rank in zip(
+                positions.tolist(), tokens, nll.tolist(), rank.tolist(), strict=True
+            )
+        ]
+
+
 class LSTMDetector(BaseDetector):
     """Next-event LSTM (self-supervised, with an end-of-sequence token) with an optional
     fraud-type head (supervised), fused with machine-speed and volume signals.
@@ -122,6 +180,8 @@ class LSTMDetector(BaseDetector):
         self.history_: list[dict[str, float]] = []
         self.validation_metrics_: dict[str, float] = {}
         self.version = "lstm-unfitted"
+        self._token_names: dict[tuple[int, ...], str] = {}
+        """Readable token of each feature row named so far (see `token_names`)."""
 
     # --- fitting -------------------------------------------------------------------------
     def fit(
@@ -143,6 +203,7 @@ class LSTMDetector(BaseDetector):
         torch.manual_seed(self.seed)
         device = select_device(self.device)
         self.tokenizer_ = EventTokenizer(min_count=self.min_count).fit(sequences)
+        self._token_names = {}
         encoded = self.tokenizer_.encode(sequences)
         type_ids = None if labels is None else _type_ids(labels)
         train_rows, calibration_rows = self._calibration_split(type_ids, len(sequences))
@@ -332,49 +393,32 @@ class LSTMDetector(BaseDetector):
     def explain(self, sequences: SequenceOf[Sequence]) -> list[SequenceScore]:
         """Score, flag, per-event and ending surprise, each signal's tail probability, type
         probabilities and embedding per sequence."""
+        scored = self.score_sequences(sequences)
+        return [scored.explain(index) for index in range(len(sequences))]
+
+    def score_sequences(self, sequences: SequenceOf[Sequence]) -> ScoredSequences:
+        """Scores and flags of every sequence; what explains one is built when it is asked for
+        (a screen writes the few flagged users: per-event detail for all cost more than the
+        model)."""
         threshold = self._fitted_threshold()
         assert self.tokenizer_ is not None
         encoded = self.tokenizer_.encode(sequences)
         arrays = self._surprise_encoded(encoded)
         tails = self.tail_probabilities(arrays, sequences)
         scores = self._fuse(tails)
-        tokens = self.tokenizer_.feature_names_many(encoded.features)
-        results = []
-        for index, sequence in enumerate(sequences):
-            start = int(encoded.offsets[index])
-            events = [
-                EventSurprise(index=position, token=token, nll=nll, rank=rank)
-                for position, (token, nll, rank) in enumerate(
-                    zip(
-                        tokens[start : start + len(sequence.events)],
-                        arrays.nll[index].tolist(),
-                        arrays.rank[index].tolist(),
-                        strict=True,
-                    )
-                )
-            ]
-            probs = None
-            if arrays.type_probs is not None:
-                probs = {
-                    name: float(p)
-                    for name, p in zip(FRAUD_TYPES, arrays.type_probs[index], strict=True)
-                }
-            results.append(
-                SequenceScore(
-                    user_id=sequence.user_id,
-                    score=float(scores[index]),
-                    flagged=bool(scores[index] >= threshold),
-                    events=events,
-                    fraud_type_probs=probs,
-                    embedding=arrays.embedding[index].tolist(),
-                    end_surprise=float(arrays.end_nll[index]),
-                    signal_tail_probabilities={
-                        name: float(tail)
-                        for name, tail in zip(self.signal_names, tails[index], strict=True)
-                    },
-                )
-            )
-        return results
+        return ScoredSequences(sequences, scores, scores >= threshold, tails, arrays, encoded, self)
+
+    def token_names(self, features: np.ndarray) -> list[str]:
+        """Readable token of each (N_FEATURES,) feature row, e.g.
+        `payment_attempt|gap<10s|amt<5|declined`; each distinct row is named once and kept."""
+        assert self.tokenizer_ is not None
+        names = []
+        for row in map(tuple, features.tolist()):
+            name = self._token_names.get(row)
+            if name is None:
+                name = self._token_names[row] = self.tokenizer_.feature_names(np.asarray(row))
+            names.append(name)
+        return names
 
     # --- persistence ---------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:

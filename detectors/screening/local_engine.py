@@ -150,10 +150,7 @@ _screener: SequenceScreener | None = None
 
 def _load_screener(model: str | None, output: ScreenOutput, threads: int) -> None:
     global _screener
-    from detectors.training import use_all_cores
-
-    use_all_cores(threads)
-    _screener = SequenceScreener(model, output)
+    _screener = SequenceScreener(model, output, threads)
 
 
 def screen_shard(

@@ -94,10 +94,7 @@ class ScreenActor:
     def __init__(
         self, model: str | None, output: ScreenOutput, fmt: str, threads: int | None
     ) -> None:
-        from detectors.training import use_all_cores
-
-        use_all_cores(threads)
-        self.screener = SequenceScreener(model, output)
+        self.screener = SequenceScreener(model, output, threads)
         self.cases = fmt == "cases"
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[int]]:

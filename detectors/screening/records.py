@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from detectors.events import format_ts
-from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
+
+if TYPE_CHECKING:
+    from detectors.detector import ScoredSequences
 
 
 def user_record(
-    result: SequenceScore, sequence: Sequence, case_id: str | None, top: int
+    scored: ScoredSequences, index: int, case_id: str | None, top: int
 ) -> dict[str, Any]:
-    """Score, flag, event count and the `top` most surprising events of one user (or case)."""
-    record: dict[str, Any] = {"user_id": result.user_id}
+    """Score, flag, event count and the `top` most surprising events of sequence `index` of
+    `scored` (one user, or case)."""
+    sequence = scored.sequences[index]
+    record: dict[str, Any] = {"user_id": sequence.user_id}
     if case_id is not None:
         record["case_id"] = case_id
     record.update(
-        score=round(result.score, 6),
-        flagged=result.flagged,
+        score=round(float(scored.scores[index]), 6),
+        flagged=bool(scored.flagged[index]),
         n_events=len(sequence),
         top_events=[
             {
@@ -29,11 +33,12 @@ def user_record(
                 "nll": round(event.nll, 4),
                 "rank": event.rank,
             }
-            for event in result.top_events(top)
+            for event in scored.top_events(index, top)
         ],
     )
-    if result.fraud_type_probs is not None:
-        record["fraud_type_probs"] = {k: round(v, 4) for k, v in result.fraud_type_probs.items()}
+    probs = scored.fraud_type_probs(index)
+    if probs is not None:
+        record["fraud_type_probs"] = {k: round(v, 4) for k, v in probs.items()}
     return record
 
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from detectors.screening.records import screened_record, user_record
 from detectors.screening.writers import ShardWriter, is_single_file, output_format
 from detectors.sequences import Sequence
 
 if TYPE_CHECKING:
-    from detectors.detector import LSTMDetector
+    from detectors.detector import LSTMDetector, ScoredSequences
 
 
 @dataclass(slots=True)
@@ -74,10 +76,14 @@ class ScreenOutput:
 class SequenceScreener:
     """Loads the detector once (a Ray actor keeps it for every batch) and screens batches."""
 
-    def __init__(self, model: str | None, output: ScreenOutput) -> None:
+    def __init__(self, model: str | None, output: ScreenOutput, threads: int | None) -> None:
+        """`threads`: CPU threads for scoring (default every core), set after the detector is
+        loaded, since loading sets every core."""
         from detectors.detector import load_detector
+        from detectors.training import use_all_cores
 
         self.detector: LSTMDetector = load_detector(Path(model) if model else None)
+        use_all_cores(threads)
         self.output = output
         self.users_writer = output.users_writer()
         self.flagged_writer = output.flagged_writer()
@@ -88,24 +94,30 @@ class SequenceScreener:
         """Score `sequences`, write their records as shard `shard_name`, and count them.
 
         `cases`: per sequence, its case record without events, when the input was a case file."""
-        results = self.detector.explain(sequences)
+        scored = self.detector.score_sequences(sequences)
         users: list[dict[str, Any]] = []
         flagged: list[dict[str, Any]] = []
-        for index, (result, sequence) in enumerate(zip(results, sequences, strict=True)):
-            if not (result.flagged or self.output.all_users):
-                continue
+        for index in self._written(scored):
             case = cases[index] if cases is not None else None
             case_id = case["case_id"] if case is not None else None
-            record = user_record(result, sequence, case_id, self.output.top)
+            record = user_record(scored, index, case_id, self.output.top)
             users.append(record)
-            if result.flagged and self.flagged_writer is not None:
-                flagged.append(screened_record(record, sequence, self.detector.version, case))
+            if scored.flagged[index] and self.flagged_writer is not None:
+                flagged.append(
+                    screened_record(record, sequences[index], self.detector.version, case)
+                )
         self.users_writer.write(shard_name, users)
         if self.flagged_writer is not None:
             self.flagged_writer.write(shard_name, flagged)
         return ScreenCounts(
             users=len(sequences),
             events=sum(len(sequence) for sequence in sequences),
-            flagged=sum(result.flagged for result in results),
+            flagged=int(scored.flagged.sum()),
             written=len(users),
         )
+
+    def _written(self, scored: ScoredSequences) -> list[int]:
+        """Which sequences get a record: every one with `all_users`, else the flagged."""
+        if self.output.all_users:
+            return list(range(len(scored)))
+        return np.flatnonzero(scored.flagged).tolist()

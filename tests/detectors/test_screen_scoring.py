@@ -1,0 +1,74 @@
+"""What a screen builds per sequence: top events without every event, only written users'
+records, the scoring threads it is given, shard files read back as written."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from detector_fixtures import make_sequences
+from screen_fixtures import read_users, train_tiny_model, write_spread_events
+
+from detectors.detector import load_detector
+from detectors.screening import local_engine
+from detectors.screening.run import EngineOptions, run_screen
+from detectors.screening.scoring import ScreenOutput, SequenceScreener
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_tiny_model(tmp_path_factory.mktemp("screen-scoring-model"))
+
+
+def test_top_events_are_the_full_explanations_top_events(model: Path) -> None:
+    sequences, _ = make_sequences(40, 8, seed=5)
+    scored = load_detector(model).score_sequences(sequences)
+    # Surprise rounded to whole nats as well: many ties, which must keep sequence order.
+    rounded = replace(scored.arrays, nll=[nll.round() for nll in scored.arrays.nll])
+    for case in (scored, replace(scored, arrays=rounded)):
+        for index, sequence in enumerate(sequences):
+            full = case.explain(index)
+            for k in (1, 5, len(sequence) + 1):
+                assert case.top_events(index, k) == full.top_events(k)
+    assert any(len(set(nll.tolist())) < nll.size for nll in rounded.nll)
+
+
+def test_explain_names_each_event_by_its_token(model: Path) -> None:
+    detector = load_detector(model)
+    sequences, _ = make_sequences(10, 2, seed=6)
+    assert detector.tokenizer_ is not None
+    features = detector.tokenizer_.encode(sequences).features
+    names = [event.token for result in detector.explain(sequences) for event in result.events]
+    assert names == detector.tokenizer_.feature_names_many(features)
+
+
+def test_default_screen_writes_the_flagged_users_records(model: Path, tmp_path: Path) -> None:
+    files = write_spread_events(tmp_path)
+    for name, all_users in (("all", True), ("flagged", False)):
+        output = ScreenOutput(tmp_path / name, all_users=all_users)
+        run_screen(files, "jsonl", model, output, EngineOptions(shard_bytes=4096))
+    every_user, written = read_users(tmp_path / "all"), read_users(tmp_path / "flagged")
+    flagged = {user: record for user, record in every_user.items() if record["flagged"]}
+    assert flagged and len(flagged) < len(every_user)
+    assert written == flagged
+
+
+def test_screener_scores_with_the_threads_it_is_given(model: Path, tmp_path: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        SequenceScreener(str(model), ScreenOutput(tmp_path / "users"), threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_shard_pieces_read_back_every_record_in_order(tmp_path: Path) -> None:
+    records = [("u-1", float(index), "view", None, {"k": index}) for index in range(20_000)]
+    pieces = local_engine._ShardFiles([tmp_path / "piece.bin"])
+    for record in records:
+        pieces.add(0, record)
+    pieces.close()
+    assert list(local_engine._read_pieces([tmp_path / "piece.bin"])) == records
+    assert not (tmp_path / "piece.bin").exists()
