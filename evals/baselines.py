@@ -11,20 +11,8 @@ from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 from evals.records import Decision
 
-ACTION_FOR_TYPE: dict[str, RiskAction] = {
-    "none": "monitor",
-    "account_takeover": "step_up_auth",
-    "card_testing": "block_account",
-    "payment_fraud": "hold_order",
-    "order_brushing": "manual_review",
-    "fake_review": "manual_review",
-    "promo_abuse": "manual_review",
-    "scraping_bot": "step_up_auth",
-    "reseller_scalping": "hold_order",
-    "refund_abuse": "manual_review",
-    "click_fraud": "block_account",
-}
-"""The fixed action a rule-based system proposes for each type, before the risk policy bounds it."""
+NO_FRAUD_ACTION: RiskAction = "monitor"
+"""What a rule-based system proposes for a flagged user it cannot name a fraud type for."""
 RULE_FIRES_AT = 0.5
 """A rule whose strength reaches this flags the sequence (strengths are in [0, 1])."""
 NOT_FLAGGED = Decision(flagged=False, fraud_type="none", action="allow")
@@ -33,8 +21,10 @@ NOT_FLAGGED = Decision(flagged=False, fraud_type="none", action="allow")
 def rule_based_decision(
     policy: RiskPolicy, fraud_type: str, confidence: float, score: float
 ) -> Decision:
-    """The type's fixed action, bounded by the same risk policy the agent's verdicts go through."""
-    proposed = ACTION_FOR_TYPE[fraud_type]
+    """The type's usual action in the policy's playbook, bounded by the same risk policy the
+    agent's verdicts go through."""
+    usual = policy.playbook.get(cast(FraudType, fraud_type))
+    proposed = usual[0] if usual else NO_FRAUD_ACTION
     decided = policy.apply(
         PolicyInput(
             fraud_type=cast(FraudType, fraud_type),

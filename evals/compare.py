@@ -93,14 +93,17 @@ def compare_runs(
 
 CONDITIONS = ("dataset_sha256", "detector_version", "policy_sha256", "type_guess")
 """Run settings that must match for a difference to measure the model or the prompt."""
+BEFORE_RECORDED = {"type_guess": "shown"}
+"""What runs made before a condition was recorded ran with (the guess was always shown)."""
 
 
 def differing_conditions(info_a: dict[str, Any], info_b: dict[str, Any]) -> list[str]:
     """`key: A vs B` for each condition the two run.json files record differently."""
+    a, b = ({**BEFORE_RECORDED, **info} for info in (info_a, info_b))
     return [
-        f"{key}: {info_a.get(key, 'unrecorded')} vs {info_b.get(key, 'unrecorded')}"
+        f"{key}: {a.get(key, 'unrecorded')} vs {b.get(key, 'unrecorded')}"
         for key in CONDITIONS
-        if info_a.get(key) != info_b.get(key)
+        if a.get(key) != b.get(key)
     ]
 
 

@@ -255,3 +255,32 @@ def eval_perturbation(
     typer.echo(table)
     if output is not None:
         output.write_text(table + "\n")
+
+
+def eval_replay_policy(
+    source: Annotated[Path, typer.Argument(help="A recorded run directory.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The new run directory.")],
+    policy_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            help="Risk policy TOML (default: FRAUDLENS_POLICY_FILE or the packaged one).",
+        ),
+    ] = None,
+    bootstrap_rounds: Annotated[int, typer.Option(min=10)] = DEFAULT_BOOTSTRAP_ROUNDS,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """The run's recorded answers bounded again by a risk policy (no model call): a new run."""
+    from agent.policy import RiskPolicy
+    from agent.settings import get_settings
+    from evals.policy_replay import replay_policy
+    from evals.records import RunDirError
+    from evals.task import DatasetError
+
+    try:
+        policy = RiskPolicy.load(policy_file or get_settings().policy_file)
+        replay, dataset, changed = replay_policy(source, output, policy)
+    except (RunDirError, DatasetError, FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"policy {policy.digest()}: {changed} final action(s) changed")
+    finish_run(replay, 0.0, dataset, None, bootstrap_rounds, seed, 0)

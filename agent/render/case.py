@@ -11,7 +11,7 @@ from agent.render.facts import brief_facts, compact_brief_facts, describe_facts,
 from agent.render.masking import mask_instrument, mask_ip
 from agent.render.time_format import format_duration, format_offset
 from agent.render.token_estimate import estimate_tokens
-from agent.render.untrusted_text import looks_like_instruction, quote_untrusted
+from agent.render.untrusted_text import instruction_like_ids, quote_untrusted
 from detectors.events import Event
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
@@ -328,11 +328,7 @@ def render_case(
             keep_ends //= 2
             coarsest = _blocks(events, marks, RUN_KEYS[-1], options)
             blocks = _elide(events, coarsest, keep_ends, kept_from)
-    instruction_like = [
-        event_id(index)
-        for index, event in enumerate(events)
-        if event.text is not None and looks_like_instruction(event.text)
-    ]
+    instruction_like = instruction_like_ids(events)
     timeline = [block.text for block in blocks]
     text = "\n".join([*head, *timeline])
     estimate = [f"{name} ({prob:.2f})" for name, prob in _top_types(score, 1)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 
+from agent.render.facts import event_id
 from agent.render.masking import mask_text
+from detectors.events import Event
 
 MAX_QUOTED_CHARS = 160
 
@@ -36,6 +38,15 @@ def quote_untrusted(text: str, max_chars: int = MAX_QUOTED_CHARS) -> str:
     if len(flat) > max_chars:
         flat = flat[: max_chars - 1] + "…"
     return json.dumps(flat, ensure_ascii=False)
+
+
+def instruction_like_ids(events: list[Event]) -> list[str]:
+    """Ids of the time-ordered events whose user-written text reads like an instruction."""
+    return [
+        event_id(index)
+        for index, event in enumerate(events)
+        if event.text is not None and looks_like_instruction(event.text)
+    ]
 
 
 def looks_like_instruction(text: str) -> bool:
