@@ -36,7 +36,8 @@ def make_investigator(
 
 def test_a_grounded_answer_becomes_the_verdict(tmp_path: Path) -> None:
     chat = ScriptedChatModel([answer_json()])
-    investigator, screener = make_investigator(tmp_path, chat)
+    # verdict_v2 shows its few-shot examples as turns of their own (v4 has none).
+    investigator, screener = make_investigator(tmp_path, chat, prompt_version="verdict_v2")
     verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
 
     assert screener.calls == 2  # the few-shot library once, then the case (no score given)

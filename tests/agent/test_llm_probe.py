@@ -14,15 +14,15 @@ from agent.settings import Settings
 SLOW_CPU = ServerSpeed(prefill_tok_s=30.0, decode_tok_s=4.0)
 
 
-def test_prefill_bound_server_runs_two_at_once() -> None:
-    # 1,500 tokens take 50 s to prefill; 100 answer tokens decode in 25 s: one more is enough.
-    assert SLOW_CPU.concurrency(1500, 100) == 2
+def test_a_server_that_decodes_in_a_fraction_of_its_prefill_runs_two_at_once() -> None:
+    # 3,000 tokens take 100 s to prefill; 40 answer tokens decode in 10 s, a tenth of it.
+    assert SLOW_CPU.concurrency(3000, 40) == 2
 
 
-def test_decode_bound_server_runs_more_at_once_up_to_a_cap() -> None:
-    # 15 s of prefill, 37.5 s of decoding: 3 more cases decode while one is prefilled.
-    assert ServerSpeed(prefill_tok_s=100.0, decode_tok_s=4.0).concurrency(1500, 150) == 4
-    assert ServerSpeed(prefill_tok_s=1000.0, decode_tok_s=4.0).concurrency(1500, 150) == (
+def test_more_answers_decode_together_the_longer_they_take_up_to_a_cap() -> None:
+    # 50 s of prefill, 25 s of decoding alone: 5 at once leave 5 s of decoding per case.
+    assert SLOW_CPU.concurrency(1500, 100) == 5
+    assert ServerSpeed(prefill_tok_s=100.0, decode_tok_s=4.0).concurrency(1500, 150) == (
         MAX_CONCURRENCY
     )
 
@@ -80,7 +80,7 @@ def test_served_settings_carry_the_probe_and_the_concurrency_it_implies(
     with serve_model(Settings(llm_base_url="http://x/v1"), probe_endpoint=True) as served:
         assert served.speed == ServerSpeed(100.0, 4.0)
         assert (served.settings.llm_prefill_tok_s, served.settings.llm_decode_tok_s) == (100, 4)
-        assert served.settings.concurrency == 4  # 15 s prefill, 37.5 s decode: see above
+        assert served.settings.concurrency == MAX_CONCURRENCY  # 15 s prefill, 37.5 s decode
     with serve_model(
         Settings(llm_base_url="http://x/v1", concurrency=3), probe_endpoint=True
     ) as served:
