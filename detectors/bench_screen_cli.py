@@ -75,6 +75,13 @@ def bench_screen(
     parse_only: Annotated[
         bool, typer.Option(help="Also time reading and validating alone (where time goes).")
     ] = True,
+    stages: Annotated[
+        bool,
+        typer.Option(
+            help="Also time each local stage on the first file: CPU seconds per 125k events, "
+            "one process, one thread (meaningful on a busy machine)."
+        ),
+    ] = False,
     scratch: Annotated[
         Path | None, typer.Option(help="Folder for the runs' outputs; default a temporary one.")
     ] = None,
@@ -113,6 +120,8 @@ def bench_screen(
             f"{'parse only':<10}{1:>8}{events:>12,}{'':>9}{seconds:>9.1f}"
             f"{events / seconds:>11,.0f}{'':>10}  {_load_average()}"
         )
+    if stages:
+        _print_stage_costs(inputs[0], fmt, model, batch_size)
     runs: list[tuple[EngineOptions, ScreenRun, Path]] = []
     for plan in plans:
         users_dir = folder / f"{plan.engine}-{plan.workers}"
@@ -126,6 +135,21 @@ def bench_screen(
         )
     _compare(runs)
     typer.echo(f"outputs in {folder}")
+
+
+def _print_stage_costs(path: Path, fmt: str, model: Path | None, batch_size: int) -> None:
+    from detectors.screening.stage_costs import PER_EVENTS, measure_stages
+
+    model_path = str(model.resolve()) if model else None
+    costs = measure_stages(path, fmt, model_path, batch_size)
+    parts = ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in costs.per_events().items())
+    cores = os.cpu_count() or 1
+    typer.echo(
+        f"CPU s per {PER_EVENTS:,} events ({path.name}, {costs.events:,} events, one process, "
+        f"one thread): {parts}; total {sum(costs.per_events().values()):.2f} = "
+        f"{costs.events_per_cpu_s:,.0f} events/s per core, "
+        f"{costs.events_per_cpu_s * cores:,.0f} on {cores} cores at best"
+    )
 
 
 def _compare(runs: list[tuple[EngineOptions, ScreenRun, Path]]) -> None:

@@ -97,11 +97,11 @@ def _write_chunk(handle: IO[bytes], records: list[Any]) -> None:
     handle.write(blob)
 
 
-def _piece(directory: Path, shard: int, file_index: int) -> Path:
+def piece_path(directory: Path, shard: int, file_index: int) -> Path:
     return directory / f"shard-{shard:05d}-file-{file_index:05d}.bin"
 
 
-def _read_pieces(paths: Iterable[Path]) -> Iterator[Any]:
+def read_pieces(paths: Iterable[Path]) -> Iterator[Any]:
     for path in paths:
         with path.open("rb") as handle:
             while header := handle.read(CHUNK_HEADER.size):
@@ -115,7 +115,7 @@ def partition_file(task: tuple[int, Path], fmt: str, directory: Path, shards: in
     its user (or case)."""
     file_index, path = task
     report = LoadReport(str(path))
-    pieces = _ShardFiles([_piece(directory, shard, file_index) for shard in range(shards)])
+    pieces = _ShardFiles([piece_path(directory, shard, file_index) for shard in range(shards)])
     try:
         if fmt == "cases":
             for case, events in case_sequences(path, report):
@@ -158,15 +158,25 @@ def screen_shard(
 ) -> ScreenCounts:
     """Group, order and score one shard (its pieces read in input-file order), and write it."""
     assert _screener is not None, "the worker's detector is loaded by _load_screener"
-    pieces = (_piece(directory, shard, file_index) for file_index in range(files))
-    sequences, cases = shard_sequences(_read_pieces(pieces), fmt)
+    pieces = (piece_path(directory, shard, file_index) for file_index in range(files))
+    sequences, cases = shard_sequences(read_pieces(pieces), fmt)
     counts = ScreenCounts()
+    for batch, batch_cases, name in shard_batches(shard, sequences, cases, batch_size):
+        counts.add(_screener.screen(batch, batch_cases, name))
+    return counts
+
+
+def shard_batches(
+    shard: int,
+    sequences: list[Sequence],
+    cases: list[dict[str, Any]] | None,
+    batch_size: int,
+) -> Iterator[tuple[list[Sequence], list[dict[str, Any]] | None, str]]:
+    """A shard's sequences, their case records and output shard name, `batch_size` at a time."""
     for start in range(0, len(sequences), batch_size):
         stop = start + batch_size
         batch_cases = cases[start:stop] if cases is not None else None
-        name = f"{shard:05d}-{start // batch_size:05d}"
-        counts.add(_screener.screen(sequences[start:stop], batch_cases, name))
-    return counts
+        yield sequences[start:stop], batch_cases, f"{shard:05d}-{start // batch_size:05d}"
 
 
 @contextmanager

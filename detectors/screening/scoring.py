@@ -94,7 +94,13 @@ class SequenceScreener:
         """Score `sequences`, write their records as shard `shard_name`, and count them.
 
         `cases`: per sequence, its case record without events, when the input was a case file."""
-        scored = self.detector.score_sequences(sequences)
+        return self.write(self.detector.score_sequences(sequences), cases, shard_name)
+
+    def write(
+        self, scored: ScoredSequences, cases: list[dict[str, Any]] | None, shard_name: str
+    ) -> ScreenCounts:
+        """Write the records of scored sequences as shard `shard_name`, and count them."""
+        sequences = scored.sequences
         users: list[dict[str, Any]] = []
         flagged: list[dict[str, Any]] = []
         for index in self._written(scored):

@@ -12,9 +12,11 @@ from detector_fixtures import make_sequences
 from screen_fixtures import read_users, train_tiny_model, write_spread_events
 
 from detectors.detector import load_detector
+from detectors.loading import read_events
 from detectors.screening import local_engine
 from detectors.screening.run import EngineOptions, run_screen
 from detectors.screening.scoring import ScreenOutput, SequenceScreener
+from detectors.screening.stage_costs import STAGES, measure_stages
 
 
 @pytest.fixture(scope="module")
@@ -70,5 +72,16 @@ def test_shard_pieces_read_back_every_record_in_order(tmp_path: Path) -> None:
     for record in records:
         pieces.add(0, record)
     pieces.close()
-    assert list(local_engine._read_pieces([tmp_path / "piece.bin"])) == records
+    assert list(local_engine.read_pieces([tmp_path / "piece.bin"])) == records
     assert not (tmp_path / "piece.bin").exists()
+
+
+def test_stage_costs_time_every_stage_of_one_file(model: Path, tmp_path: Path) -> None:
+    path = write_spread_events(tmp_path)[2]
+    costs = measure_stages(path, "jsonl", str(model), batch_size=8)
+    assert costs.events == len(read_events(path)[0])
+    assert list(costs.per_events()) == list(STAGES)
+    assert all(seconds >= 0 for seconds in costs.seconds.values())
+    assert costs.seconds["parse + validate"] > 0 and costs.seconds["score"] > 0
+    per_event = sum(costs.per_events(1).values())
+    assert costs.events_per_cpu_s == pytest.approx(1 / per_event)
