@@ -49,9 +49,10 @@ class Settings(BaseSettings):
     llm_port: int = 8011
     llm_max_model_len: int = 4096
     llm_startup_timeout_s: float = 600.0
-    llm_kv_cache_gib: float = 1.0
-    """KV cache of the local vLLM server (RAM on CPU): 1 GiB holds ~18k tokens of qwen2.5-1.5b
-    in float32 (~37k in bf16): the cached shared prefix plus 8 verdict_v3 prompts at once.
+    llm_kv_cache_gib: float = 2.0
+    """KV cache of the local vLLM server (RAM on CPU): 1 GiB holds ~18.7k tokens of qwen2.5-1.5b
+    in float32 (~37k in bf16); 2 GiB, the cached shared prefix and MAX_CONCURRENCY (10)
+    verdict_v4 cases at once in float32.
     Mind the RAM: the server's process holds about 7 GB for this model in bf16 already."""
     llm_dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     """`auto`: bfloat16 on CUDA or a CPU with hardware bf16 (avx512_bf16, AMX), else float32.

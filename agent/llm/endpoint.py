@@ -104,6 +104,7 @@ def _measured(served: ServedModel, probe: bool) -> ServedModel:
     except ProbeError as error:
         print(f"warning: {error}; fixed timeouts ({settings.llm_timeout_s:g} s)", file=sys.stderr)
         return served
+    _warm_grammar(settings)
     update: dict[str, object] = {
         "llm_prefill_tok_s": speed.prefill_tok_s,
         "llm_decode_tok_s": speed.decode_tok_s,
@@ -121,3 +122,20 @@ def _measured(served: ServedModel, probe: bool) -> ServedModel:
         file=sys.stderr,
     )
     return ServedModel(measured, served.server, speed)
+
+
+def _warm_grammar(settings: Settings) -> None:
+    """Have the server compile the verdict's answer grammar before the cases arrive."""
+    from agent.llm.probe import ProbeError, warm_answer_grammar
+    from agent.verdict import answer_json_schema
+
+    assert settings.llm_base_url is not None
+    api_key = settings.llm_api_key.get_secret_value()
+    try:
+        seconds = warm_answer_grammar(
+            settings.llm_base_url, settings.llm_model, api_key, answer_json_schema()
+        )
+    except ProbeError as error:
+        print(f"warning: {error}", file=sys.stderr)
+        return
+    print(f"{settings.llm_model}: answer grammar ready in {seconds:.0f} s", file=sys.stderr)

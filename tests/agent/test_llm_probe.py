@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from fake_openai_server import fake_openai_server
 
 from agent.llm.client import ChatMessage, OpenAIChatModel
 from agent.llm.endpoint import serve_model
 from agent.llm.probe import MAX_CONCURRENCY, MIN_CALL_TIMEOUT_S, ProbeError, ServerSpeed
 from agent.settings import Settings
+from agent.verdict import answer_json_schema
 
 SLOW_CPU = ServerSpeed(prefill_tok_s=30.0, decode_tok_s=4.0)
 
@@ -119,3 +121,17 @@ def test_the_probe_keeps_the_best_of_its_rounds(monkeypatch: pytest.MonkeyPatch)
     rounds = iter([ServerSpeed(5.0, 3.1), ServerSpeed(280.0, 2.9)])  # a cold first request
     monkeypatch.setattr(probe, "_probe_once", lambda *args: next(rounds))
     assert probe.probe_speed("http://x/v1", "m", "k") == ServerSpeed(280.0, 3.1)
+
+
+def test_the_answer_grammar_is_compiled_once_before_the_cases(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("agent.llm.probe.probe_speed", _probe_answers(ServerSpeed(100.0, 4.0)))
+    with (
+        fake_openai_server(lambda request: "{") as (url, requests),
+        serve_model(Settings(llm_base_url=url), probe_endpoint=True),
+    ):
+        pass
+    assert len(requests) == 1 and requests[0]["max_tokens"] == 1
+    assert requests[0]["response_format"]["json_schema"]["schema"] == answer_json_schema()
+    assert "answer grammar ready in" in capsys.readouterr().err
