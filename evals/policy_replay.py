@@ -38,11 +38,12 @@ def rebound(record: CaseRecord, policy: RiskPolicy, instruction_like: list[str])
     verdict = record.verdict
     if verdict is None:
         return record
+    answered = verdict.get("fallback_reason") is None
     decision = policy.apply(
-        PolicyInput(
-            fraud_type=verdict["fraud_type"],
-            confidence=verdict["confidence"],
-            proposed_action=verdict["proposed_action"],
+        PolicyInput(  # a fallback (no answer) is proposed as apply_risk_policy proposes it
+            fraud_type=verdict["fraud_type"] if answered else "none",
+            confidence=verdict["confidence"] if answered else 0.0,
+            proposed_action=verdict["proposed_action"] if answered else "manual_review",
             score=record.detector_score,
             flagged=record.flagged,
             instruction_like=instruction_like,
@@ -59,17 +60,20 @@ def replay_policy(source: Path, target: Path, policy: RiskPolicy) -> tuple[RunDi
     info = run.read_run()
     dataset = load_recorded_dataset(info, source)
     events = {case.case_id: order_events(case.events) for case in dataset.cases}
+    recorded = [record for record in run.read_cases() if record.case_id in events]
+    updated = [
+        rebound(record, policy, instruction_like_ids(events[record.case_id])) for record in recorded
+    ]
     replay = RunDir(target)
     inherited = {key: value for key, value in info.items() if key not in SESSION_KEYS}
     replay.start(
         {**inherited, "policy_sha256": policy.digest(), "replayed_from": str(source)},
         resume=False,
     )
-    changed = 0
-    for record in run.read_cases():
-        if record.case_id not in events:
-            continue
-        updated = rebound(record, policy, instruction_like_ids(events[record.case_id]))
-        changed += updated.agent_decision().action != record.agent_decision().action
-        replay.append(updated)
+    for record in updated:
+        replay.append(record)
+    changed = sum(
+        new.agent_decision().action != old.agent_decision().action
+        for old, new in zip(recorded, updated, strict=True)
+    )
     return replay, dataset, changed

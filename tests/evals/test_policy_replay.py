@@ -9,7 +9,7 @@ import pytest
 from eval_records import make_record
 
 from agent.policy import RiskPolicy
-from evals.policy_replay import replay_policy
+from evals.policy_replay import rebound, replay_policy
 from evals.records import RunDir, RunDirError, file_sha256
 
 
@@ -76,3 +76,14 @@ def test_a_dataset_changed_since_the_run_is_refused(tmp_path: Path) -> None:
         stream.write(json.dumps(_case("late", "none", "fine")) + "\n")
     with pytest.raises(RunDirError, match="has changed since the run"):
         replay_policy(source, tmp_path / "new", RiskPolicy.load())
+
+
+def test_a_fallback_verdict_is_bounded_as_the_agent_bounds_it() -> None:
+    record = make_record("fell", "card_testing", score=0.95, fallback=True, action="manual_review")
+    assert record.verdict is not None
+    record.verdict.update(fraud_type="none", proposed_action=None, confidence=0.0)
+    floored = RiskPolicy.model_validate(
+        {**RiskPolicy.load().model_dump(), "floors": {"instruction_like_text": "block_account"}}
+    )
+    replayed = rebound(record, floored, ["e2"])
+    assert replayed.verdict is not None and replayed.verdict["action"] == "block_account"
