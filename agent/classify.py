@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
 from agent.llm.client import ChatMessage, ChatModel, ChatModelError
-from agent.verdict import ModelAnswer, answer_json_schema
+from agent.verdict import ModelAnswer
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +38,12 @@ async def request_answer(
     chat: ChatModel,
     messages: list[ChatMessage],
     *,
+    schema: dict[str, Any],
     max_tokens: int,
     max_retries: int,
     retry_backoff_s: float = 1.0,
 ) -> AnswerAttempt:
-    """Ask for a verdict with the answer schema as structured output.
+    """Ask for a verdict with `schema` (the prompt's answer schema) as structured output.
 
     Transport failures (timeouts, connection errors, 5xx) are retried up to `max_retries`
     times with exponential back-off; an answer that does not validate is returned with its error
@@ -54,7 +56,7 @@ async def request_answer(
             await asyncio.sleep(retry_backoff_s * 2 ** (attempt - 1))
         calls += 1
         try:
-            result = await chat.complete(messages, answer_json_schema(), max_tokens)
+            result = await chat.complete(messages, schema, max_tokens)
         except ChatModelError as failure:
             error = f"model call failed after {calls} attempt(s): {failure}"
             if not failure.retryable:

@@ -72,6 +72,7 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
     attempt = await request_answer(
         context.chat,
         state.messages,
+        schema=context.prompt.answer_schema(),
         max_tokens=context.max_tokens,
         max_retries=context.max_retries,
         retry_backoff_s=context.retry_backoff_s,

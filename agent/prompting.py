@@ -7,13 +7,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Any
 
 import prompts
 from agent.llm.client import ChatMessage
 from agent.render.case import RenderedCase
 from agent.render.facts import event_id
 from agent.render.token_estimate import estimate_tokens
-from agent.verdict import ModelAnswer
+from agent.verdict import ModelAnswer, answer_json_schema
 
 PROMPTS_DIR = Path(prompts.__file__).parent
 PROMPT_PARTS = ("system", "user", "retry")
@@ -61,6 +62,10 @@ class VerdictPrompt:
     """Cap on the rendered case's tokens (`case_tokens = N`); None: whatever the context leaves."""
     max_examples: int | None = None
     """Shown at most, the most similar first (`max_examples = N`); None: all that are given."""
+    max_explanation_chars: int | None = None
+    """The answer's explanation is cut here by the grammar (`max_explanation_chars = N`)."""
+    max_evidence: int | None = None
+    """The answer cites at most this many events (`max_evidence = N`)."""
 
     @classmethod
     def load(cls, version: str, directory: Path = PROMPTS_DIR) -> VerdictPrompt:
@@ -83,9 +88,15 @@ class VerdictPrompt:
             Template(text["retry"]),
             nearest_example_last=bool(options.get("nearest_example_last", False)),
             compact_examples=bool(options.get("compact_examples", False)),
-            case_tokens=int(options["case_tokens"]) if "case_tokens" in options else None,
-            max_examples=int(options["max_examples"]) if "max_examples" in options else None,
+            case_tokens=_optional_int(options, "case_tokens"),
+            max_examples=_optional_int(options, "max_examples"),
+            max_explanation_chars=_optional_int(options, "max_explanation_chars"),
+            max_evidence=_optional_int(options, "max_evidence"),
         )
+
+    def answer_schema(self) -> dict[str, Any]:
+        """The structured-output schema for this prompt's answers."""
+        return answer_json_schema(self.max_explanation_chars, self.max_evidence)
 
     def case_token_budget(
         self, max_model_len: int, max_answer_tokens: int, examples: int, example_tokens: int
@@ -160,3 +171,7 @@ def compact_example(example: FewShotExample) -> str:
 
 def _bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines) or "- none"
+
+
+def _optional_int(options: dict[str, Any], key: str) -> int | None:
+    return int(options[key]) if key in options else None

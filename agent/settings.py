@@ -60,8 +60,10 @@ class Settings(BaseSettings):
     llm_cpu_reserve_from_cores: int = 8
     """CPUs with fewer cores compute on every core; from this many on vLLM keeps one core for
     its front end (on 2 cores that halves the compute: 204 s vs 124 s for one verdict)."""
-    llm_max_num_batched_tokens: int = 1024
-    """Most tokens in one engine step (chunked prefill): bounds each step's time."""
+    llm_max_num_batched_tokens: int | None = None
+    """Most tokens in one engine step (chunked prefill): bounds each step's time. Unset: 256 on
+    a CPU (a step there takes ~10 s on 2 AVX2 cores, and the answers in flight advance one token
+    a step, so short steps let them decode while prompts are prefilled), 2048 on CUDA."""
     llm_step_timeout_s: int = 900
     """vLLM's limit on one engine step (VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS, vLLM's default 300);
     15× the slowest step measured (1,024 tokens on one loaded AVX2 core, about 60 s)."""

@@ -31,9 +31,20 @@ class ModelAnswer(BaseModel):
     """The proposed risk action."""
 
 
-def answer_json_schema() -> dict[str, Any]:
-    """The JSON schema sent as structured output, so the server can only emit a ModelAnswer."""
-    return ModelAnswer.model_json_schema()
+def answer_json_schema(
+    max_explanation_chars: int | None = None, max_evidence: int | None = None
+) -> dict[str, Any]:
+    """The JSON schema sent as structured output, so the server can only emit a ModelAnswer,
+    optionally with a shorter explanation and fewer evidence ids than ModelAnswer allows (a
+    prompt that asks for a short answer has the grammar hold the model to it)."""
+    schema = ModelAnswer.model_json_schema()
+    properties = schema["properties"]
+    if max_explanation_chars is not None:
+        limit = min(max_explanation_chars, MAX_EXPLANATION_CHARS)
+        properties["explanation"]["maxLength"] = limit
+    if max_evidence is not None:
+        properties["evidence"]["maxItems"] = min(max_evidence, MAX_EVIDENCE_IDS)
+    return schema
 
 
 class Verdict(BaseModel):

@@ -125,15 +125,19 @@ def _measured(served: ServedModel, probe: bool) -> ServedModel:
 
 
 def _warm_grammar(settings: Settings) -> None:
-    """Have the server compile the verdict's answer grammar before the cases arrive."""
+    """Have the server compile the answer grammar of the settings' prompt before the cases
+    arrive."""
     from agent.llm.probe import ProbeError, warm_answer_grammar
-    from agent.verdict import answer_json_schema
+    from agent.prompting import VerdictPrompt
 
     assert settings.llm_base_url is not None
     api_key = settings.llm_api_key.get_secret_value()
     try:
         seconds = warm_answer_grammar(
-            settings.llm_base_url, settings.llm_model, api_key, answer_json_schema()
+            settings.llm_base_url,
+            settings.llm_model,
+            api_key,
+            VerdictPrompt.load(settings.prompt_version).answer_schema(),
         )
     except ProbeError as error:
         print(f"warning: {error}", file=sys.stderr)

@@ -62,6 +62,10 @@ class LaunchPlan:
         )
 
 
+STEP_TOKENS = {"cpu": 256, "cuda": 2048}
+"""Default bound on one engine step's tokens (see Settings.llm_max_num_batched_tokens)."""
+
+
 def plan_launch(settings: Settings, model: str, machine: Machine) -> LaunchPlan:
     """The start for `model` on `machine`, each choice from a setting or, on `auto`, from the
     machine: bf16 only with hardware bf16 (or CUDA), every core on small CPUs."""
@@ -76,7 +80,7 @@ def plan_launch(settings: Settings, model: str, machine: Machine) -> LaunchPlan:
         dtype=dtype,
         compute_cores=() if device == "cuda" else machine.cores,
         reserved_front_end_core=reserve,
-        max_num_batched_tokens=settings.llm_max_num_batched_tokens,
+        max_num_batched_tokens=settings.llm_max_num_batched_tokens or STEP_TOKENS[device],
         step_timeout_s=settings.llm_step_timeout_s,
         kv_cache_gib=settings.llm_kv_cache_gib,
     )

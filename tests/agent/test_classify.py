@@ -9,15 +9,21 @@ from agent_doubles import ScriptedChatModel, answer_json, timeout_error
 from agent.classify import AnswerAttempt, request_answer
 from agent.grounding import grounding_problems
 from agent.llm.client import ChatMessage
+from agent.prompting import VerdictPrompt
 from agent.render.case import RenderedCase
-from agent.verdict import ModelAnswer
+from agent.verdict import ModelAnswer, answer_json_schema
 
 MESSAGES: list[ChatMessage] = [{"role": "user", "content": "case"}]
 
 
 def ask(chat: ScriptedChatModel, max_retries: int = 2) -> AnswerAttempt:
     request = request_answer(
-        chat, MESSAGES, max_tokens=64, max_retries=max_retries, retry_backoff_s=0
+        chat,
+        MESSAGES,
+        schema=answer_json_schema(),
+        max_tokens=64,
+        max_retries=max_retries,
+        retry_backoff_s=0,
     )
     return asyncio.run(request)
 
@@ -61,3 +67,12 @@ def test_grounding_names_ids_that_do_not_exist() -> None:
     empty = grounded.model_copy(update={"evidence": []})
     expected = ["fraud_type card_testing needs at least one evidence id"]
     assert grounding_problems(empty, case) == expected
+
+
+def test_a_prompt_can_bound_the_answer_tighter_than_the_verdict_allows() -> None:
+    loose = VerdictPrompt.load("verdict_v4").answer_schema()
+    tight = VerdictPrompt.load("verdict_v5").answer_schema()
+    assert loose == answer_json_schema()
+    assert tight["properties"]["explanation"]["maxLength"] == 240
+    assert tight["properties"]["evidence"]["maxItems"] == 5
+    assert answer_json_schema(max_evidence=99)["properties"]["evidence"]["maxItems"] == 12

@@ -216,13 +216,15 @@ def test_cases_run_concurrently_on_one_checkpoint_file(tmp_path: Path) -> None:
     assert asyncio.run(run_all()) == ["u0", "u1", "u2", "u3"]
 
 
-def test_the_schema_sent_is_the_model_answer_schema(tmp_path: Path) -> None:
+def test_the_schema_sent_is_the_prompts_bounded_model_answer_schema(tmp_path: Path) -> None:
     chat = ScriptedChatModel([answer_json()])
-    investigator, _ = make_investigator(tmp_path, chat)
+    investigator, _ = make_investigator(tmp_path, chat, prompt_version="verdict_v5")
     asyncio.run(investigator.investigate("c1", card_testing_sequence()))
     schema = chat.schemas[0]
-    assert schema == ModelAnswer.model_json_schema()
     assert schema is not None and schema["properties"]["evidence"]["items"]["pattern"]
+    assert schema["properties"]["evidence"]["maxItems"] == 5  # verdict_v5_options.toml
+    unbounded = {**schema["properties"]["explanation"], "maxLength": 480}
+    assert unbounded == ModelAnswer.model_json_schema()["properties"]["explanation"]
 
 
 def test_a_fallback_carries_the_detectors_type_guess(tmp_path: Path) -> None:

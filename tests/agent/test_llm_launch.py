@@ -58,10 +58,19 @@ def test_every_step_is_bounded_and_the_step_timeout_raised_to_match() -> None:
     assert plan.server_env()["VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS"] == "1234"
 
 
+def test_steps_are_short_on_a_cpu_and_long_on_cuda_unless_set() -> None:
+    def step_tokens(settings: Settings, machine: Machine) -> int:
+        return plan_launch(settings, "m", machine).max_num_batched_tokens
+
+    assert step_tokens(Settings(), AVX2_2_CORES) == 256
+    assert step_tokens(Settings(), CUDA) == 2048
+    assert step_tokens(Settings(llm_max_num_batched_tokens=512), CUDA) == 512
+
+
 def test_the_start_line_names_every_choice() -> None:
     line = plan_launch(Settings(llm_kv_cache_gib=2), "qwen2.5-1.5b", AVX2_2_CORES).describe()
     assert line == (
-        "qwen2.5-1.5b, float32, 2 cores (0-1), steps ≤ 1024 tokens, step timeout 900 s, "
+        "qwen2.5-1.5b, float32, 2 cores (0-1), steps ≤ 256 tokens, step timeout 900 s, "
         "KV cache 2 GiB"
     )
 

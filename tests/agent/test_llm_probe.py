@@ -10,8 +10,8 @@ from fake_openai_server import fake_openai_server
 from agent.llm.client import ChatMessage, OpenAIChatModel
 from agent.llm.endpoint import serve_model
 from agent.llm.probe import MAX_CONCURRENCY, MIN_CALL_TIMEOUT_S, ProbeError, ServerSpeed
+from agent.prompting import VerdictPrompt
 from agent.settings import Settings
-from agent.verdict import answer_json_schema
 
 SLOW_CPU = ServerSpeed(prefill_tok_s=30.0, decode_tok_s=4.0)
 
@@ -133,5 +133,6 @@ def test_the_answer_grammar_is_compiled_once_before_the_cases(
     ):
         pass
     assert len(requests) == 1 and requests[0]["max_tokens"] == 1
-    assert requests[0]["response_format"]["json_schema"]["schema"] == answer_json_schema()
+    prompt = VerdictPrompt.load(Settings().prompt_version)
+    assert requests[0]["response_format"]["json_schema"]["schema"] == prompt.answer_schema()
     assert "answer grammar ready in" in capsys.readouterr().err

@@ -142,9 +142,10 @@ def test_the_playbook_names_every_fraud_type_with_actions(tmp_path: Path) -> Non
         RiskPolicy.load(path)
 
 
-def test_verdict_v4_names_each_types_usual_action(policy: RiskPolicy) -> None:
+@pytest.mark.parametrize("version", ["verdict_v4", "verdict_v5"])
+def test_the_prompt_names_each_types_usual_action(policy: RiskPolicy, version: str) -> None:
     # The prompt asks for "<type> (<its standard action>)": the same action the playbook keeps.
-    system = (PROMPTS_DIR / "verdict_v4_system.md").read_text(encoding="utf-8")
+    system = (PROMPTS_DIR / f"{version}_system.md").read_text(encoding="utf-8")
     named = dict(re.findall(r"^- (\w+) \((\w+)[,)]", system, flags=re.MULTILINE))
     assert {k: v for k, v in named.items() if k != "none"} == {
         fraud_type: actions[0] for fraud_type, actions in policy.playbook.items()
