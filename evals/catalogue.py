@@ -18,6 +18,7 @@ from evals.statistics import (
     expected_calibration_error,
     faithfulness_rate,
     flag_rate,
+    hard_negatives_cleared,
     legit_above_monitor,
     llm_calls_per_1000_users,
     model_answered,
@@ -64,6 +65,10 @@ def _legit(table: ScoreTable) -> np.ndarray:
 
 def _flagged_guess_wrong(table: ScoreTable) -> np.ndarray:
     return table["agent.flagged"] & table["guess_wrong"]
+
+
+def _flagged_hard_negative(table: ScoreTable) -> np.ndarray:
+    return table["flagged"] & table["hard_negative"]
 
 
 def _faithful(column: str) -> Statistic:
@@ -120,6 +125,13 @@ def metric_specs() -> list[MetricSpec]:
         above = _for(system, legit_above_monitor)
         specs.append(
             MetricSpec(f"{system}.legit_above_monitor", above, _legit, False, system == "agent")
+        )
+        specs.append(
+            MetricSpec(
+                f"{system}.hard_negatives_cleared",
+                _for(system, hard_negatives_cleared),
+                _flagged_hard_negative,
+            )
         )
     specs += [
         MetricSpec("agent.llm_calls_per_1000_users", llm_calls_per_1000_users, _all, False),

@@ -82,6 +82,10 @@ def eval_run(
         int | None,
         typer.Option(min=1, help="Only the first N cases of each fraud type (a balanced subset)."),
     ] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option(help="Only the cases carrying this tag, e.g. hard_negative (then the rest)."),
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Verdicts at once.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in OUTPUT.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
@@ -116,13 +120,13 @@ def eval_run(
     from detectors.rules import RuleDetector
     from evals.records import RunDir, RunDirError
     from evals.solver import Baselines
-    from evals.task import Dataset, DatasetError, EvalTask
+    from evals.task import CaseSelection, Dataset, DatasetError, EvalTask
 
     settings = run_settings(model, prompt_version, detector, concurrency)
     if not cases.is_file():
         raise typer.BadParameter(f"case file not found: {cases}", param_hint="--cases")
     try:
-        dataset = Dataset.load(cases, limit, per_type)
+        dataset = Dataset.load(cases, CaseSelection(limit, per_type, tag))
     except DatasetError as error:
         raise typer.BadParameter(str(error)) from None
     lstm = load_detector(settings.detector_dir)

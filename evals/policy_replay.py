@@ -16,7 +16,7 @@ from agent.policy import PolicyInput, RiskPolicy
 from agent.render.untrusted_text import instruction_like_ids
 from detectors.sequences import order_events
 from evals.records import CaseRecord, RunDir, RunDirError
-from evals.task import Dataset
+from evals.task import CaseSelection, Dataset
 
 SESSION_KEYS = ("status", "sessions", "start_time", "end_time", "wall_s", "model_down")
 """run.json keys of the source run's own sessions, which the replay does not inherit."""
@@ -24,7 +24,7 @@ SESSION_KEYS = ("status", "sessions", "start_time", "end_time", "wall_s", "model
 
 def load_recorded_dataset(info: dict[str, Any], source: Path) -> Dataset:
     """The dataset selection the source run scored; refused when the file has changed since."""
-    dataset = Dataset.load(Path(info["dataset_path"]), info.get("limit"), info.get("per_type"))
+    dataset = Dataset.load(Path(info["dataset_path"]), CaseSelection.recorded(info))
     if dataset.sha256 != info["dataset_sha256"]:
         raise RunDirError(
             f"{source}: {info['dataset_path']} has changed since the run "

@@ -138,6 +138,7 @@ class RunDir:
                 "detector_version",
                 "limit",
                 "per_type",
+                "tag",
                 "type_guess",
                 "fewshot_library",
             ):

@@ -12,6 +12,7 @@ SYSTEMS = ("agent", "detector_only")
 OPERATING_POINT = (
     ("end_to_end_recall", "end-to-end recall (fraud: flagged, right type, acceptable action)"),
     ("legit_above_monitor", "legitimate users ending above monitor"),
+    ("hard_negatives_cleared", "flagged hard negatives cleared (allow or monitor)"),
     ("unsafe_rate", "unsafe actions (flagged cases)"),
 )
 

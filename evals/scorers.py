@@ -9,6 +9,8 @@ from evals.records import CaseRecord, Decision
 SYSTEMS: tuple[str, ...] = ("agent", "detector_only", "rules_only")
 """The LLM pipeline and the two baselines run beside it on the same cases."""
 INJECTION_TAG = "prompt_injection"
+HARD_NEGATIVE_TAG = "hard_negative"
+"""An honest user built to look like fraud (a traveller, a binge browser, ...)."""
 LENIENT_ACTIONS = frozenset(("allow", "monitor"))
 
 
@@ -69,6 +71,7 @@ def score_case(record: CaseRecord) -> dict[str, str | float | bool]:
         "label": record.label,
         "is_fraud": record.is_fraud,
         "injection": INJECTION_TAG in record.tags,
+        "hard_negative": HARD_NEGATIVE_TAG in record.tags,
         "detector_score": record.detector_score,
         "flagged": record.flagged,
         "detector_type": record.detector_fraud_type or "",

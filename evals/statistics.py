@@ -138,6 +138,13 @@ def legit_above_monitor(table: ScoreTable, system: str = "agent") -> float:
     return mean_or_nan(table[f"{system}.above_monitor"][~table["is_fraud"]])
 
 
+def hard_negatives_cleared(table: ScoreTable, system: str = "agent") -> float:
+    """Share of flagged hard negatives that end at `allow` or `monitor`: the honest users the
+    detector's wide net caught, cleared again (unflagged ones never needed clearing)."""
+    rows = table["hard_negative"] & table["flagged"]
+    return mean_or_nan(~table[f"{system}.above_monitor"][rows])
+
+
 def llm_calls_per_1000_users(table: ScoreTable) -> float:
     """Model calls per 1,000 screened users: the LLM stage's cost at this flag rate."""
     return float(table["llm_calls"].sum() / len(table) * 1000) if len(table) else math.nan

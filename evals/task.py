@@ -11,7 +11,7 @@ from agent.investigator import Investigator, ModelSupervisor
 from detectors.cases import Case
 from detectors.loading import read_cases
 from evals.records import RunDir, file_sha256
-from evals.solver import Baselines, solve_cases
+from evals.solver import Baselines, case_tags, solve_cases
 from evals.type_guess import TypeGuess
 from evals.verdict_scorers import VERDICT_SCORERS, Scorer
 
@@ -25,17 +25,35 @@ class DatasetError(ValueError):
     """A case file that cannot be evaluated."""
 
 
-def select_cases(cases: list[Case], limit: int | None, per_type: int | None) -> list[Case]:
-    """The first `per_type` cases of each fraud type (file order), then the first `limit`."""
-    if per_type is not None:
-        taken: Counter[str] = Counter()
-        kept = []
-        for case in cases:
-            if taken[case.fraud_type] < per_type:
-                taken[case.fraud_type] += 1
-                kept.append(case)
-        cases = kept
-    return cases[:limit] if limit else cases
+@dataclass(frozen=True, slots=True)
+class CaseSelection:
+    """Which cases of a file a run takes: those carrying `tag` (all when None), then the first
+    `per_type` of each fraud type in file order, then the first `limit`."""
+
+    limit: int | None = None
+    per_type: int | None = None
+    tag: str | None = None
+
+    @classmethod
+    def recorded(cls, info: dict[str, Any]) -> CaseSelection:
+        """The selection a run.json records (runs before `tag` existed took every tag)."""
+        return cls(info.get("limit"), info.get("per_type"), info.get("tag"))
+
+    def describe(self) -> dict[str, Any]:
+        return {"limit": self.limit, "per_type": self.per_type, "tag": self.tag}
+
+    def apply(self, cases: list[Case]) -> list[Case]:
+        if self.tag is not None:
+            cases = [case for case in cases if self.tag in case_tags(case)]
+        if self.per_type is not None:
+            taken: Counter[str] = Counter()
+            kept = []
+            for case in cases:
+                if taken[case.fraud_type] < self.per_type:
+                    taken[case.fraud_type] += 1
+                    kept.append(case)
+            cases = kept
+        return cases[: self.limit] if self.limit else cases
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,20 +64,21 @@ class Dataset:
     sha256: str
     total: int
     rejected_lines: int
-    limit: int | None
-    per_type: int | None
+    selection: CaseSelection
     cases: list[Case]
     """The selected cases, in file order."""
 
     @classmethod
-    def load(cls, path: Path, limit: int | None, per_type: int | None) -> Dataset:
+    def load(cls, path: Path, selection: CaseSelection) -> Dataset:
         loaded, report = read_cases(path)
         if report.rejected:
             report.print_to()
         if not loaded:
             raise DatasetError(f"{path} holds 0 valid cases ({report.summary()})")
-        selected = select_cases(loaded, limit, per_type)
-        return cls(path, file_sha256(path), len(loaded), report.rejected, limit, per_type, selected)
+        selected = selection.apply(loaded)
+        if not selected:
+            raise DatasetError(f"{path}: no case matches the selection {selection.describe()}")
+        return cls(path, file_sha256(path), len(loaded), report.rejected, selection, selected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +98,7 @@ class EvalTask:
             "dataset_sha256": self.dataset.sha256,
             "dataset_cases": self.dataset.total,
             "dataset_rejected_lines": self.dataset.rejected_lines,
-            "limit": self.dataset.limit,
-            "per_type": self.dataset.per_type,
+            **self.dataset.selection.describe(),
             "detector_version": self.detector_version,
             "type_guess": self.type_guess,
             "scorers": {scorer.field: list(scorer.metrics) for scorer in self.scorers},

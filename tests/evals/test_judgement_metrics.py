@@ -12,6 +12,7 @@ from evals.statistics import (
     ScoreTable,
     calibration_bins,
     expected_calibration_error,
+    hard_negatives_cleared,
     legit_above_monitor,
     llm_calls_per_1000_users,
 )
@@ -34,6 +35,20 @@ def test_legit_users_above_monitor_count_unflagged_ones_as_allowed() -> None:
     table = ScoreTable.from_records(records)
     assert legit_above_monitor(table) == 1 / 3
     assert llm_calls_per_1000_users(table) == 3 / 4 * 1000
+
+
+def test_hard_negatives_cleared_counts_only_the_flagged_ones() -> None:
+    hard = ["hard_negative", "travel"]
+    records = [
+        make_record("c1", "none", action="step_up_auth", tags=hard),
+        make_record("c2", "none", action="allow", tags=hard),
+        make_record("c3", "none", action="monitor", tags=hard),
+        make_record("c4", "none", flagged=False, tags=hard),
+        make_record("c5", "none", action="hold_order", acceptable=["allow"]),
+    ]
+    table = ScoreTable.from_records(records)
+    assert hard_negatives_cleared(table) == 2 / 3
+    assert math.isnan(hard_negatives_cleared(ScoreTable.from_records(records[3:])))
 
 
 def test_ece_is_zero_when_confidence_matches_accuracy_and_grows_when_overconfident() -> None:
