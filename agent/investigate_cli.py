@@ -159,11 +159,18 @@ def _investigate(
         except ModelServerDown as error:
             typer.echo(f"error: {error}; the verdicts finished so far are in {output}", err=True)
             raise typer.Exit(1) from None
+    reused = sum(result.reused for result in results)
     typer.echo(
         f"{len(results)} cases in {time.perf_counter() - started:.1f} s; model {chat.name}, "
         f"prompt {investigator.context.prompt.version}",
         err=True,
     )
+    if reused:
+        typer.echo(
+            f"{reused} of them were already decided in {settings.checkpoint_db} and not asked "
+            "again (delete that file, or set FRAUDLENS_CHECKPOINT_DB, for fresh verdicts)",
+            err=True,
+        )
     return [result.verdict for result in results]
 
 

@@ -59,6 +59,8 @@ class Investigated:
     case: FlaggedCase
     verdict: Verdict
     error: str | None = None
+    reused: bool = False
+    """The verdict was already in the checkpoint database (same case id and sequence)."""
 
 
 class ModelSupervisor(Protocol):
@@ -177,6 +179,13 @@ class Investigator:
         self, case_id: str, sequence: Sequence, score: SequenceScore | None = None
     ) -> Verdict:
         """One verdict; model failures give the `manual_review` fallback, never an exception."""
+        verdict, _ = await self._decide(case_id, sequence, score)
+        return verdict
+
+    async def _decide(
+        self, case_id: str, sequence: Sequence, score: SequenceScore | None
+    ) -> tuple[Verdict, bool]:
+        """The verdict, and whether it is one the checkpoint database already held."""
         if not sequence.events:
             raise ValueError(f"case {case_id}: sequence has 0 events; need ≥ 1")
         fingerprint = self._fingerprint(sequence, score)
@@ -186,16 +195,17 @@ class Investigator:
             stored: dict[str, Any] = dict(snapshot.values) if snapshot.values else {}
             if stored.get("fingerprint") == fingerprint:
                 if snapshot.interrupts:
-                    return _pending_verdict(snapshot.interrupts[0].value)
+                    return _pending_verdict(snapshot.interrupts[0].value), True
                 if snapshot.next:  # stopped mid-way (a crash or restart): carry on
-                    return _verdict(await graph.ainvoke(None, config, context=self.context))
+                    resumed = await graph.ainvoke(None, config, context=self.context)
+                    return _verdict(resumed), False
                 verdict = stored.get("verdict")
                 if isinstance(verdict, Verdict) and not verdict.is_fallback:
-                    return verdict
+                    return verdict, True
             fresh = InputState(
                 case_id=case_id, sequence=sequence, score=score, fingerprint=fingerprint
             )
-            return _verdict(await graph.ainvoke(fresh, config, context=self.context))
+            return _verdict(await graph.ainvoke(fresh, config, context=self.context)), False
 
     async def resume(self, case_id: str, decision: ApprovalDecision) -> Verdict:
         """Answer the approval interrupt of `case_id` and finish its verdict."""
@@ -270,13 +280,13 @@ class Investigator:
 
     async def _investigate_kept(self, case: FlaggedCase) -> Investigated:
         try:
-            verdict = await self.investigate(case.case_id, case.sequence, case.score)
+            verdict, reused = await self._decide(case.case_id, case.sequence, case.score)
         except Exception as error:  # a bug must not drop the case; it is recorded
             verdict = failed_verdict(
                 case.case_id, case.sequence.user_id, case.score, error, self.context
             )
             return Investigated(case, verdict, f"{type(error).__name__}: {error}")
-        return Investigated(case, verdict)
+        return Investigated(case, verdict, reused=reused)
 
     @asynccontextmanager
     async def _graph(self) -> AsyncIterator[Graph]:

@@ -126,13 +126,11 @@ def apply_risk_policy(state: State, runtime: Runtime[Context]) -> dict[str, Any]
     assert state.score is not None and state.rendered is not None
     answer = state.answer
     decision = runtime.context.policy.apply(
-        PolicyInput(
-            fraud_type=answer.fraud_type if answer else "none",
-            confidence=answer.confidence if answer else 0.0,
-            proposed_action=answer.action if answer else "manual_review",
-            score=state.score.score,
-            flagged=state.score.flagged,
-            instruction_like=state.rendered.instruction_like,
+        PolicyInput.proposing(
+            (answer.fraud_type, answer.confidence, answer.action) if answer else None,
+            state.score.score,
+            state.score.flagged,
+            state.rendered.instruction_like,
         )
     )
     return {

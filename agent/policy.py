@@ -147,6 +147,19 @@ class PolicyInput:
     instruction_like: list[str] = field(default_factory=list)
     """Ids of events whose user text reads like an instruction to the model."""
 
+    @classmethod
+    def proposing(
+        cls,
+        answer: tuple[FraudType, float, RiskAction] | None,
+        score: float,
+        flagged: bool,
+        instruction_like: list[str],
+    ) -> PolicyInput:
+        """The model's (type, confidence, action); no answer (a fallback) proposes
+        `manual_review` for type `none` at confidence 0."""
+        fraud_type, confidence, action = answer or ("none", 0.0, "manual_review")
+        return cls(fraud_type, confidence, action, score, flagged, instruction_like)
+
 
 @dataclass(frozen=True, slots=True)
 class PolicyDecision:

@@ -39,14 +39,10 @@ def rebound(record: CaseRecord, policy: RiskPolicy, instruction_like: list[str])
     if verdict is None:
         return record
     answered = verdict.get("fallback_reason") is None
+    answer = (verdict["fraud_type"], verdict["confidence"], verdict["proposed_action"])
     decision = policy.apply(
-        PolicyInput(  # a fallback (no answer) is proposed as apply_risk_policy proposes it
-            fraud_type=verdict["fraud_type"] if answered else "none",
-            confidence=verdict["confidence"] if answered else 0.0,
-            proposed_action=verdict["proposed_action"] if answered else "manual_review",
-            score=record.detector_score,
-            flagged=record.flagged,
-            instruction_like=instruction_like,
+        PolicyInput.proposing(
+            answer if answered else None, record.detector_score, record.flagged, instruction_like
         )
     )
     updated = {**verdict, "action": decision.action, "policy_notes": decision.notes}

@@ -18,7 +18,7 @@ from agent_doubles import (
     timeout_error,
 )
 
-from agent.investigator import Investigator
+from agent.investigator import FlaggedCase, Investigator
 from agent.llm.client import ChatModelError
 from agent.settings import Settings
 from agent.state import ApprovalDecision
@@ -171,6 +171,19 @@ def test_a_finished_case_is_not_asked_again_but_a_changed_one_is(tmp_path: Path)
 
     changed = asyncio.run(restarted.investigate("c1", card_testing_sequence(text="hello")))
     assert changed.action == "hold_order" and len(chat.requests) == 2
+
+
+def test_a_run_over_a_kept_checkpoint_says_which_verdicts_it_reused(tmp_path: Path) -> None:
+    chat = ScriptedChatModel([answer_json(), answer_json()])
+    sequences = [card_testing_sequence("u1"), card_testing_sequence("u2")]
+    cases = [FlaggedCase("c1", sequences[0], sequence_score(sequences[0]))]
+    first, _ = make_investigator(tmp_path, chat)
+    [fresh] = asyncio.run(first.investigate_many(cases, 1, progress=False))
+    cases.append(FlaggedCase("c2", sequences[1], sequence_score(sequences[1])))
+    again, _ = make_investigator(tmp_path, chat)
+    kept, new = asyncio.run(again.investigate_many(cases, 2, progress=False))
+    assert not fresh.reused and kept.reused and not new.reused
+    assert kept.verdict == fresh.verdict and len(chat.requests) == 2
 
 
 def test_a_changed_type_guess_is_asked_again(tmp_path: Path) -> None:
