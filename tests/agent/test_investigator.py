@@ -67,6 +67,19 @@ def test_an_ungrounded_answer_is_retried_once_with_the_error(tmp_path: Path) -> 
     assert "e99" in retry[-1]["content"] and "e0 to e6" in retry[-1]["content"]
 
 
+def test_an_explanation_restating_the_prompt_is_retried_with_the_copied_words(
+    tmp_path: Path,
+) -> None:
+    restated = "card_testing (block_account): many small payment attempts, most declined."
+    chat = ScriptedChatModel([answer_json(explanation=restated), answer_json()])
+    investigator, _ = make_investigator(tmp_path, chat)
+    verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
+
+    assert verdict.explanation == "Many small declined payment attempts on new cards (e1, e2)."
+    assert verdict.llm_calls == 2
+    assert "many small payment attempts most declined" in chat.requests[1][-1]["content"]
+
+
 def test_two_bad_answers_fall_back_to_manual_review(tmp_path: Path) -> None:
     chat = ScriptedChatModel(['{"fraud_type": "card_testing"', answer_json(evidence=["e42"])])
     investigator, _ = make_investigator(tmp_path, chat)
