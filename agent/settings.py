@@ -76,10 +76,10 @@ class Settings(BaseSettings):
     """Prompt size assumed before any verdict is measured (ETA, default concurrency)."""
     llm_typical_answer_tokens: int = 150
     """Answer size assumed likewise (qwen2.5-1.5b answers: verdict_v2 median 114, p90 180;
-    verdict_v4 median 134)."""
+    verdict_v4 median 134, verdict_v5 117)."""
 
     # --- agent ---
-    prompt_version: str = "verdict_v4"
+    prompt_version: str = "verdict_v5"
     chat_prompt_version: str = "case_chat_v1"
     """Prompt files of the case chat (prompts/<version>_*.md); recorded with each answer."""
     policy_file: Path | None = None
