@@ -73,11 +73,12 @@ def test_flagged_cases_get_valid_grounded_policed_verdicts(
     )
     verdicts = investigate_all(investigator, cases)
     policy = RiskPolicy.load()
+    default_prompt = Settings().prompt_version
 
     assert [verdict.case_id for verdict in verdicts] == [case.case_id for case in cases]
     for case, verdict in zip(cases, verdicts, strict=True):
         assert Verdict.model_validate_json(verdict.model_dump_json()) == verdict
-        assert verdict.model == local_llm.model and verdict.prompt_version == Settings().prompt_version
+        assert verdict.model == local_llm.model and verdict.prompt_version == default_prompt
         assert all(int(eid[1:]) < len(sequence_of(case)) for eid in verdict.evidence)
         assert verdict.llm_calls >= 1 and verdict.prompt_tokens > 0
         if verdict.proposed_action is None:  # the fallback: never dropped, never allowed
