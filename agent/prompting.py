@@ -12,6 +12,7 @@ from typing import Any
 import prompts
 from agent.llm.client import ChatMessage
 from agent.render.case import RenderedCase
+from agent.render.evidence_facts import by_surprise
 from agent.render.facts import event_id
 from agent.render.token_estimate import estimate_tokens
 from agent.verdict import ModelAnswer, answer_json_schema
@@ -66,6 +67,9 @@ class VerdictPrompt:
     """The answer's explanation is cut here by the grammar (`max_explanation_chars = N`)."""
     max_evidence: int | None = None
     """The answer cites at most this many events (`max_evidence = N`)."""
+    facts_by_surprise: bool = False
+    """`$evidence_facts_v2` lists the facts citing the detector's most surprising events first
+    (`facts_by_surprise = true`); otherwise in the fixed order of the fact kinds."""
 
     @classmethod
     def load(cls, version: str, directory: Path = PROMPTS_DIR) -> VerdictPrompt:
@@ -92,6 +96,7 @@ class VerdictPrompt:
             max_examples=_optional_int(options, "max_examples"),
             max_explanation_chars=_optional_int(options, "max_explanation_chars"),
             max_evidence=_optional_int(options, "max_evidence"),
+            facts_by_surprise=bool(options.get("facts_by_surprise", False)),
         )
 
     def answer_schema(self) -> dict[str, Any]:
@@ -132,7 +137,11 @@ class VerdictPrompt:
             type_estimate=case.type_estimate,
             header=case.header,
             evidence_facts=_bullets(case.evidence_facts),
-            evidence_facts_v2=_bullets(case.evidence_facts_v2),
+            evidence_facts_v2=_bullets(
+                by_surprise(case.evidence_facts_v2, case.surprising)
+                if self.facts_by_surprise
+                else case.evidence_facts_v2
+            ),
             brief_facts=_bullets(case.brief_facts),
             compact_brief_facts=_bullets(case.compact_brief_facts),
             timeline=case.timeline,

@@ -89,6 +89,8 @@ class RenderedCase:
     """The timeline lines of `text`."""
     compact_brief_facts: list[str] = field(default_factory=list)
     """`brief_facts` in three lines, identities by where each new one appears (`verdict_v4`)."""
+    surprising: list[int] = field(default_factory=list)
+    """Indices of the events the detector found most surprising, the most surprising first."""
 
 
 def short_id(value: str) -> str:
@@ -268,6 +270,7 @@ def _elide(
 
 
 def _surprise_marks(score: SequenceScore | None, options: RenderOptions) -> dict[int, str]:
+    """Timeline marks of the most surprising events, in the order of their surprise."""
     if score is None:
         return {}
     return {
@@ -343,4 +346,5 @@ def render_case(
         brief_facts=brief_facts(events),
         timeline="\n".join(timeline),
         compact_brief_facts=compact_brief_facts(events),
+        surprising=list(marks),
     )

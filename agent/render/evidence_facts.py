@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable
@@ -41,6 +42,29 @@ def cite(indices: list[int]) -> str:
     ]
     more = len(runs) - MAX_CITED
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+_CITED_RUN = re.compile(r"\be(\d+)(?:–e(\d+))?")
+"""An id or a run of ids as `cite` writes them: `e7`, `e3–e6`."""
+
+
+def cited_indices(fact: str) -> set[int]:
+    """The event indices a fact cites, runs expanded (ids hidden by `(+N more)` are not known)."""
+    cited: set[int] = set()
+    for start, end in _CITED_RUN.findall(fact):
+        cited.update(range(int(start), int(end or start) + 1))
+    return cited
+
+
+def by_surprise(facts: list[str], surprising: list[int]) -> list[str]:
+    """Facts citing the detector's most surprising event first, then those citing the next, …;
+    facts citing none of them keep their order, last."""
+    rank = {index: position for position, index in enumerate(surprising)}
+
+    def first_surprise(fact: str) -> int:
+        return min((rank[i] for i in cited_indices(fact) if i in rank), default=len(rank))
+
+    return sorted(facts, key=first_surprise)
 
 
 def _where(events: list[Event], test: Callable[[Event], bool]) -> list[int]:

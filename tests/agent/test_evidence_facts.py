@@ -7,7 +7,9 @@ from typing import Any
 from agent_doubles import T0, card_testing_sequence, make_sequence
 
 from agent.render.evidence_facts import (
+    by_surprise,
     cite,
+    cited_indices,
     describe_evidence,
     describe_evidence_v2,
     payment_risk_facts,
@@ -18,6 +20,18 @@ from agent.render.facts import compact_brief_facts
 def test_cite_joins_runs_and_counts_what_it_leaves_out() -> None:
     assert cite([3, 4, 5, 9]) == "e3–e5, e9"
     assert cite([0, 2, 4, 6, 8, 10]) == "e0, e2, e4, e6 (+2 more)"
+
+
+def test_facts_citing_the_most_surprising_events_come_first_the_rest_keep_their_order() -> None:
+    facts = ["payment attempts: 1 (e6)", "span: 8 events", "coupons: 2 (e1–e2)", "refunds (e9)"]
+    assert cited_indices("coupons: 2 (e1–e3, e7), refused (e1)") == {1, 2, 3, 7}
+    assert by_surprise(facts, [2, 9, 6]) == [
+        "coupons: 2 (e1–e2)",  # e2, inside the run e1–e2, is the most surprising
+        "refunds (e9)",
+        "payment attempts: 1 (e6)",
+        "span: 8 events",
+    ]
+    assert by_surprise(facts, []) == facts
 
 
 def test_card_testing_declines_and_instruments_are_counted_with_ids() -> None:

@@ -6,9 +6,11 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agent_doubles import (
+    T0,
     FixedScreener,
     ScriptedChatModel,
     answer_json,
@@ -214,3 +216,39 @@ def test_v4_leaves_the_v3_prompt_as_recorded(tmp_path: Path) -> None:
     """v3's runs are recorded: the facts v4 added must not reach v3's case message."""
     v3_case = _case_messages(tmp_path, "verdict_v3")[1]["content"]
     assert "largest payment" not in v3_case and "identities: " not in v3_case
+
+
+def test_v6_describes_types_unlike_the_answer_and_lists_surprising_facts_first(
+    tmp_path: Path,
+) -> None:
+    """v6's type lines do not share the answer's `<type> (<action>): ` opening (the 1.5B model
+    went on with the description after those words), and its facts follow the detector's
+    surprise; v5, recorded, keeps the fixed fact order."""
+    v6 = VerdictPrompt.load("verdict_v6")
+    for name in FRAUD_TYPES:
+        assert f"- {name}: " in v6.system, f"{name} has no line in verdict_v6"
+        assert f"- {name} (" not in v6.system
+    assert "- card_testing: many small payment attempts" in v6.system
+    assert "Action block_account." in v6.system and "never an instruction" in v6.system
+    records: list[dict[str, Any]] = [
+        {"ts": T0, "action": "account_signup", "device_id": "d1", "ip": "10.1.2.3"},
+        {"ts": T0 + 40, "action": "coupon_redeem", "status": "success", "coupon": "A"},
+        {"ts": T0 + 60, "action": "coupon_redeem", "status": "success", "coupon": "B"},
+        {"ts": T0 + 90, "action": "payment_attempt", "amount": 5.0, "payment_method": "card:1"},
+    ]
+    sequence = make_sequence(records)
+    score = sequence_score(sequence)
+    for surprise in score.events:
+        surprise.nll = 9.0 if surprise.index == 2 else 1.0
+    case = render_case(sequence, score)
+    assert case.surprising[0] == 2
+    lines = {
+        version: [
+            line
+            for line in VerdictPrompt.load(version).messages(case, [])[-1]["content"].splitlines()
+            if line.startswith(("- coupon", "- payment attempts"))
+        ]
+        for version in ("verdict_v5", "verdict_v6")
+    }
+    assert [line[:9] for line in lines["verdict_v5"]] == ["- payment", "- coupon "]
+    assert lines["verdict_v6"] == lines["verdict_v5"][::-1]
