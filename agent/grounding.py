@@ -1,16 +1,13 @@
-"""Checks that an answer is grounded in the case: every cited event id exists, the cited events
-are of the kinds its type rests on, and the explanation states the case's facts rather than
-repeating the prompt's own words."""
+"""Checks that an answer is grounded in the case: every cited event id exists, and the
+explanation states the case's facts rather than repeating the prompt's own words."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-from agent.evidence_kinds import evidence_kind_problem
 from agent.render.case import RenderedCase
 from agent.verdict import ModelAnswer, Verdict
-from detectors.events import Event
 
 _CITED_ID = re.compile(r"\be(\d+)\b")
 _WORD = re.compile(r"[\w★']+")
@@ -93,18 +90,6 @@ def copied_text_problems(
         "case shows: give this case's own facts with their numbers and ids, or answer none "
         "when it shows none of the patterns"
     ]
-
-
-def evidence_kind_problems(answer: ModelAnswer, events: Sequence[Event]) -> list[str]:
-    """Why the cited events cannot show the answer's type (empty when they can); ids that do
-    not exist are left to `evidence_problems`."""
-    cited = [
-        events[int(eid[1:])]
-        for eid in answer.evidence
-        if _CITED_ID.fullmatch(eid) and int(eid[1:]) < len(events)
-    ]
-    problem = evidence_kind_problem(answer.fraud_type, cited)
-    return [problem] if problem else []
 
 
 def grounding_problems(answer: ModelAnswer, case: RenderedCase) -> list[str]:

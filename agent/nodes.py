@@ -11,7 +11,7 @@ from langgraph.types import interrupt
 from agent.classify import request_answer
 from agent.context import Context
 from agent.fallback import detector_type_guess, fallback_explanation
-from agent.grounding import copied_text_problems, evidence_kind_problems, grounding_problems
+from agent.grounding import copied_text_problems, grounding_problems
 from agent.policy import PolicyInput
 from agent.prompting import FewShotExample
 from agent.render import case as render
@@ -90,16 +90,14 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
 
 
 def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Cited events must exist and be of the kinds the answer's type rests on, and the
-    explanation must state this case's facts, not restate the prompt; a failed answer is
-    retried once with the error, then falls back."""
+    """Cited events must exist and the explanation must state this case's facts, not restate
+    the prompt; a failed answer is retried once with the error, then falls back."""
     if state.fallback_reason is not None:
         return {}
     assert state.rendered is not None
     problems = list(state.problems)
     if state.answer is not None:
         problems += grounding_problems(state.answer, state.rendered)
-        problems += evidence_kind_problems(state.answer, state.sequence.events)
         own_words = [m["content"] for m in state.messages if m["role"] in ("system", "assistant")]
         problems += copied_text_problems(state.answer, own_words, state.rendered)
     checked = state.answers_checked + 1

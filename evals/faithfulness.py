@@ -5,13 +5,47 @@ from __future__ import annotations
 import math
 import re
 
-from agent.evidence_kinds import EVIDENCE_KINDS, REQUIRED_KINDS
 from agent.render.case import RenderOptions, render_case
 from agent.verdict import Verdict
 from detectors.events import Event
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 
+PURCHASE_PATH = frozenset(("checkout", "payment_attempt", "purchase"))
+CREDENTIALS = frozenset(
+    (
+        "login",
+        "password_reset",
+        "email_change",
+        "phone_change",
+        "address_change",
+        "two_factor_change",
+        "payment_method_add",
+    )
+)
+EVIDENCE_KINDS: dict[str, frozenset[str]] = {
+    "account_takeover": CREDENTIALS | PURCHASE_PATH | {"logout"},
+    "card_testing": frozenset(("payment_attempt", "payment_method_add", "checkout")),
+    "payment_fraud": PURCHASE_PATH | {"payment_method_add", "account_signup", "add_to_cart"},
+    "order_brushing": PURCHASE_PATH | {"review", "add_to_cart"},
+    "fake_review": frozenset(("review",)),
+    "promo_abuse": PURCHASE_PATH | {"coupon_redeem", "account_signup"},
+    "scraping_bot": frozenset(("view", "search")),
+    "reseller_scalping": PURCHASE_PATH | {"add_to_cart"},
+    "refund_abuse": frozenset(("refund_request", "return", "purchase")),
+    "click_fraud": frozenset(("ad_click", "app_install")),
+}
+"""The event kinds an explanation of each fraud type may rest on (FORMATS.md §3); `none` may
+cite anything (it explains what raised the alarm)."""
+REQUIRED_KINDS: dict[str, frozenset[str]] = {
+    "card_testing": frozenset(("payment_attempt",)),
+    "refund_abuse": frozenset(("refund_request", "return")),
+    "fake_review": frozenset(("review",)),
+    "click_fraud": frozenset(("ad_click",)),
+    "scraping_bot": frozenset(("view", "search")),
+    "promo_abuse": frozenset(("coupon_redeem", "account_signup")),
+}
+"""Types that stand on one kind of event: at least one cited event must be of it."""
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\w])")
 _EVENT_ID = re.compile(r"^e(\d+)$")
 

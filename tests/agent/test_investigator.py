@@ -80,20 +80,6 @@ def test_an_explanation_restating_the_prompt_is_retried_with_the_copied_words(
     assert "many small payment attempts most declined" in chat.requests[1][-1]["content"]
 
 
-def test_a_type_its_cited_events_cannot_show_is_retried_with_their_kinds(tmp_path: Path) -> None:
-    """Refund abuse citing only declined payment attempts: the model is told what its events
-    are and what the type needs, and names the type they show."""
-    refunds = answer_json("refund_abuse", "manual_review", explanation="refund_abuse: 6 (e1–e6)")
-    chat = ScriptedChatModel([refunds, answer_json()])
-    investigator, _ = make_investigator(tmp_path, chat)
-    verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
-
-    assert verdict.fraud_type == "card_testing" and verdict.llm_calls == 2
-    retry = chat.requests[1][-1]["content"]
-    assert "refund_abuse rests on refund_request or return events" in retry
-    assert "cites only payment_attempt events" in retry
-
-
 def test_two_bad_answers_fall_back_to_manual_review(tmp_path: Path) -> None:
     chat = ScriptedChatModel(['{"fraud_type": "card_testing"', answer_json(evidence=["e42"])])
     investigator, _ = make_investigator(tmp_path, chat)

@@ -33,7 +33,7 @@ class Interrupted(BaseException):
 
 
 class ScriptedChat:
-    """Answers `scraping_bot` citing e0 (a view); raises Interrupted after `stop_after` answers."""
+    """Answers `card_testing` citing e0; raises Interrupted once `stop_after` answers are given."""
 
     name = "scripted"
 
@@ -51,9 +51,9 @@ class ScriptedChat:
             raise Interrupted
         self.calls += 1
         answer = {
-            "explanation": "Views at machine pace, starting at e0.",
+            "explanation": "Many declined payment attempts, starting at e0.",
             "evidence": ["e0"],
-            "fraud_type": "scraping_bot",
+            "fraud_type": "card_testing",
             "confidence": 0.9,
             "action": "manual_review",
         }
@@ -82,7 +82,7 @@ def _cases(n: int) -> list[Case]:
         parse_case(
             {
                 "case_id": f"c{i}",
-                "fraud_type": "scraping_bot" if i % 2 == 0 else "none",
+                "fraud_type": "card_testing" if i % 2 == 0 else "none",
                 "acceptable_actions": ["manual_review"] if i % 2 == 0 else ["allow"],
                 "events": [
                     {"user_id": f"u{i}", "ts": 1_767_225_600 + k, "action": "view"}
@@ -120,7 +120,7 @@ def test_resume_skips_finished_cases(tmp_path: Path) -> None:
     assert sorted(r.case_id for r in records) == sorted(case.case_id for case in cases)
     assert sum(r.llm_calls for r in records) == 5
     flagged = [r for r in records if r.flagged]
-    assert all(r.verdict and r.verdict["fraud_type"] == "scraping_bot" for r in flagged)
+    assert all(r.verdict and r.verdict["fraud_type"] == "card_testing" for r in flagged)
     assert all(r.schema_valid and r.evidence_grounded for r in flagged)
     # no supervised head: detector-only says none, whose fixed action is monitor; no rule fires
     expected = Decision(flagged=True, fraud_type="none", action="monitor")
