@@ -76,10 +76,11 @@ class Settings(BaseSettings):
     """Prompt size assumed before any verdict is measured (ETA, default concurrency)."""
     llm_typical_answer_tokens: int = 150
     """Answer size assumed likewise (qwen2.5-1.5b answers: verdict_v2 median 114, p90 180;
-    verdict_v4 median 134, verdict_v5 117)."""
+    verdict_v4 median 134, verdict_v5 117, verdict_v6 106)."""
 
     # --- agent ---
-    prompt_version: str = "verdict_v5"
+    prompt_version: str = "verdict_v6"
+    """Prompt files of the verdict (prompts/<version>_*; see the README's verdict_v6 section)."""
     chat_prompt_version: str = "case_chat_v1"
     """Prompt files of the case chat (prompts/<version>_*.md); recorded with each answer."""
     policy_file: Path | None = None
