@@ -126,7 +126,8 @@ class Investigator:
             EXAMPLE_TOKEN_BUDGET,
         )
         self.render_options = RenderOptions(
-            token_budget=min(settings.render_token_budget, case_budget)
+            token_budget=min(settings.render_token_budget, case_budget),
+            compact_timeline=prompt.compact_timeline,
         )
         self.context = Context(
             chat=chat_model,
@@ -136,7 +137,9 @@ class Investigator:
             screener=detector,
             detector_version=detector.version if detector is not None else "unknown",
             render_options=self.render_options,
-            example_render_options=RenderOptions(token_budget=EXAMPLE_TOKEN_BUDGET),
+            example_render_options=RenderOptions(
+                token_budget=EXAMPLE_TOKEN_BUDGET, compact_timeline=prompt.compact_timeline
+            ),
             few_shot_k=settings.few_shot_k,
             max_tokens=settings.llm_max_tokens,
             max_retries=settings.llm_max_retries,

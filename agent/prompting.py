@@ -70,6 +70,9 @@ class VerdictPrompt:
     facts_by_surprise: bool = False
     """`$evidence_facts_v2` lists the facts citing the detector's most surprising events first
     (`facts_by_surprise = true`); otherwise in the fixed order of the fact kinds."""
+    compact_timeline: bool = False
+    """The case's timeline in fewer tokens per line (`compact_timeline = true`; see
+    `RenderOptions.compact_timeline`)."""
 
     @classmethod
     def load(cls, version: str, directory: Path = PROMPTS_DIR) -> VerdictPrompt:
@@ -97,6 +100,7 @@ class VerdictPrompt:
             max_explanation_chars=_optional_int(options, "max_explanation_chars"),
             max_evidence=_optional_int(options, "max_evidence"),
             facts_by_surprise=bool(options.get("facts_by_surprise", False)),
+            compact_timeline=bool(options.get("compact_timeline", False)),
         )
 
     def answer_schema(self) -> dict[str, Any]:

@@ -62,6 +62,10 @@ class RenderOptions:
     """User-written text is cut to this many characters."""
     max_kept_texts: int = 8
     """Text-bearing events shown even when the timeline must be shortened (the first ones)."""
+    compact_timeline: bool = False
+    """Fewer tokens per timeline line, for prompts whose evidence facts carry the pattern: no
+    category beside an item, `◀ surprising #k` marks without the detector's nll, and
+    `… N more: <actions>` for an omitted stretch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +134,7 @@ def _event_line(
     event = events[index]
     gap = event.ts - events[index - 1].ts if index else 0.0
     parts = [event_id(index), format_offset(gap), event.action]
-    if event.category:
+    if event.category and not (options.compact_timeline and event.item_id):
         parts.append(f"category {short_id(event.category)}")
     if event.item_id:
         parts.append(f"item {short_id(event.item_id)}")
@@ -234,25 +238,28 @@ def _blocks(
     return blocks
 
 
-def _omitted_line(events: list[Event], start: int, end: int) -> str:
+def _omitted_line(events: list[Event], start: int, end: int, compact: bool) -> str:
     counts: dict[str, int] = {}
     for event in events[start : end + 1]:
         counts[event.action] = counts.get(event.action, 0) + 1
     summary = ", ".join(f"{count} {action}" for action, count in counts.items())
     count = end - start + 1
-    return f"{event_id(start)}–{event_id(end)} … {count} events omitted for length: {summary}"
+    omitted = f"{count} more" if compact else f"{count} events omitted for length"
+    return f"{event_id(start)}–{event_id(end)} … {omitted}: {summary}"
 
 
-def _omitted(events: list[Event], blocks: list[_Block], start: int, end: int) -> _Block:
+def _omitted(
+    events: list[Event], blocks: list[_Block], start: int, end: int, compact: bool
+) -> _Block:
     """The stretch start…end as one summary line; a lone block is shown as it is instead."""
     lone = [block for block in blocks if block.start == start and block.end == end]
     if lone:
         return lone[0]
-    return _Block(start, end, _omitted_line(events, start, end), keep=0)
+    return _Block(start, end, _omitted_line(events, start, end, compact), keep=0)
 
 
 def _elide(
-    events: list[Event], blocks: list[_Block], keep_ends: int, kept_from: int
+    events: list[Event], blocks: list[_Block], keep_ends: int, kept_from: int, compact: bool
 ) -> list[_Block]:
     """Keep the first and last `keep_ends` blocks and every block whose `keep` is at least
     `kept_from`; summarise the rest."""
@@ -261,7 +268,7 @@ def _elide(
     for position, block in enumerate(blocks):
         if block.keep >= kept_from or position < keep_ends or position >= len(blocks) - keep_ends:
             if omitted_from is not None:
-                result.append(_omitted(events, blocks, omitted_from, block.start - 1))
+                result.append(_omitted(events, blocks, omitted_from, block.start - 1, compact))
                 omitted_from = None
             result.append(block)
         elif omitted_from is None:
@@ -274,7 +281,11 @@ def _surprise_marks(score: SequenceScore | None, options: RenderOptions) -> dict
     if score is None:
         return {}
     return {
-        surprise.index: f"  ◀ detector: surprising #{rank} (nll {surprise.nll:.1f})"
+        surprise.index: (
+            f"  ◀ surprising #{rank}"
+            if options.compact_timeline
+            else f"  ◀ detector: surprising #{rank} (nll {surprise.nll:.1f})"
+        )
         for rank, surprise in enumerate(score.top_events(options.max_surprising), start=1)
     }
 
@@ -330,7 +341,7 @@ def render_case(
         while keep_ends > 1 and _tokens(blocks) > budget:
             keep_ends //= 2
             coarsest = _blocks(events, marks, RUN_KEYS[-1], options)
-            blocks = _elide(events, coarsest, keep_ends, kept_from)
+            blocks = _elide(events, coarsest, keep_ends, kept_from, options.compact_timeline)
     instruction_like = instruction_like_ids(events)
     timeline = [block.text for block in blocks]
     text = "\n".join([*head, *timeline])

@@ -252,3 +252,12 @@ def test_v6_describes_types_unlike_the_answer_and_lists_surprising_facts_first(
     }
     assert [line[:9] for line in lines["verdict_v5"]] == ["- payment", "- coupon "]
     assert lines["verdict_v6"] == lines["verdict_v5"][::-1]
+
+
+def test_v7_is_v6_with_a_compact_timeline() -> None:
+    """v7 changes only how the timeline is written: the same system prompt and facts, fewer
+    tokens per line (issue 9's prompt budget)."""
+    v6, v7 = VerdictPrompt.load("verdict_v6"), VerdictPrompt.load("verdict_v7")
+    assert v7.system == v6.system and v7.user.template == v6.user.template
+    assert v7.compact_timeline and not v6.compact_timeline
+    assert v7.facts_by_surprise and v7.max_examples == v6.max_examples == 0

@@ -97,6 +97,30 @@ def test_the_token_budget_is_respected_and_marked_events_survive() -> None:
     assert "e0 " in bounded and "e400" in bounded
 
 
+def test_a_compact_timeline_says_the_same_in_fewer_tokens() -> None:
+    """The same lines, each shorter: no category beside an item, marks without the nll;
+    an omitted stretch reads `… N more:`."""
+    records = browsing_sequence(0)[:1]
+    for i in range(400):
+        action = ("view", "search", "add_to_cart", "favorite")[i % 4]
+        item = {"item_id": f"i{i}"}
+        records.append({"ts": T0 + 10 + i * 7, "action": action, "category": f"c{i % 9}", **item})
+    sequence = make_sequence(records)
+    surprises = [EventSurprise(i, "t", nll=8.0 if i == 200 else 0.1, rank=1) for i in range(401)]
+    score = SequenceScore("u1", 0.9, True, surprises)
+    full, compact = (
+        render_case(sequence, score, RenderOptions(token_budget=100_000, compact_timeline=flag))
+        for flag in (False, True)
+    )
+    ids = [[line.split()[0] for line in case.timeline.splitlines()] for case in (full, compact)]
+    assert ids[0] == ids[1]
+    assert estimate_tokens(compact.timeline) < estimate_tokens(full.timeline)
+    assert re.search(r"^e200 \+7s favorite item i199  ◀ surprising #1$", compact.timeline, re.M)
+    assert "category" not in compact.timeline and "nll" not in compact.timeline
+    bounded = render_case(sequence, score, RenderOptions(token_budget=800, compact_timeline=True))
+    assert re.search(r"^e\d+–e\d+ … \d+ more: ", bounded.timeline, re.M)
+
+
 def test_user_text_is_quoted_capped_masked_and_labelled_untrusted() -> None:
     long_text = "Call me at bob@example.com. " + "very " * 100 + 'end"quote'
     sequence = card_testing_sequence(text=long_text)
