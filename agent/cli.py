@@ -36,6 +36,7 @@ def _register_commands() -> None:
     bench_app.command("screen")(bench_screen_cli.bench_screen)
     bench_app.command("api")(api_cli.bench_api)
     bench_app.command("llm")(llm_cli.bench_llm)
+    bench_app.command("prompt")(llm_cli.bench_prompt)
     eval_app.command("detector")(detector_eval_cli.eval_detector)
     eval_app.command("run")(eval_cli.eval_run)
     eval_app.command("compare")(eval_cli.eval_compare)

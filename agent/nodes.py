@@ -12,11 +12,15 @@ from agent.classify import request_answer
 from agent.context import Context
 from agent.fallback import detector_type_guess, fallback_explanation
 from agent.grounding import copied_text_problems, grounding_problems
+from agent.llm.client import ChatMessage
 from agent.policy import PolicyInput
 from agent.prompting import FewShotExample
 from agent.render import case as render
+from agent.render.case import RenderedCase
 from agent.state import ApprovalDecision, SimilarCaseRef, State, run_defaults
 from agent.verdict import Verdict
+from detectors.scores import SequenceScore
+from detectors.sequences import Sequence
 
 MAX_ANSWERS = 2
 """An answer that fails validation or grounding is retried once, with the error, then falls back."""
@@ -43,11 +47,11 @@ def render_case(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"rendered": render.render_case(state.sequence, state.score, options)}
 
 
-def retrieve_similar_cases(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Pick few-shot examples by similarity and build the opening messages."""
-    context = runtime.context
-    assert state.rendered is not None
-    similar = context.library.similar(state.sequence, state.score, context.few_shot_k)
+def opening_messages(
+    context: Context, sequence: Sequence, score: SequenceScore | None, rendered: RenderedCase
+) -> tuple[list[SimilarCaseRef], list[ChatMessage]]:
+    """The few-shot examples most similar to the case, and the first messages sent for it."""
+    similar = context.library.similar(sequence, score, context.few_shot_k)
     examples = [
         FewShotExample(
             render.render_case(
@@ -57,13 +61,20 @@ def retrieve_similar_cases(state: State, runtime: Runtime[Context]) -> dict[str,
         )
         for item in similar
     ]
-    return {
-        "similar": [
-            SimilarCaseRef(item.example.case.case_id, item.example.case.fraud_type, item.similarity)
-            for item in similar
-        ],
-        "messages": context.prompt.messages(state.rendered, examples),
-    }
+    refs = [
+        SimilarCaseRef(item.example.case.case_id, item.example.case.fraud_type, item.similarity)
+        for item in similar
+    ]
+    return refs, context.prompt.messages(rendered, examples)
+
+
+def retrieve_similar_cases(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Pick few-shot examples by similarity and build the opening messages."""
+    assert state.rendered is not None
+    similar, messages = opening_messages(
+        runtime.context, state.sequence, state.score, state.rendered
+    )
+    return {"similar": similar, "messages": messages}
 
 
 async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+from agent.grounding import case_text
 from agent.render.case import RenderOptions, render_case
 from agent.verdict import Verdict
 from detectors.events import Event
@@ -84,10 +85,10 @@ def numbers_in(text: str) -> list[float]:
 
 
 def stated_numbers_match(verdict: Verdict, sequence: Sequence, score: SequenceScore | None) -> bool:
-    """Every number the explanation states appears in the case as fully rendered (facts,
-    evidence facts, timeline)."""
+    """Every number the explanation states appears in the case as fully rendered (every list of
+    facts and the whole timeline)."""
     case = render_case(sequence, score, RenderOptions(token_budget=1_000_000))
-    known = numbers_in("\n".join([case.text, *case.evidence_facts, *case.evidence_facts_v2]))
+    known = numbers_in(case_text(case))
     return all(
         any(math.isclose(stated, value, abs_tol=0.006) for value in known)
         for stated in numbers_in(verdict.explanation)
