@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     """Prompt size assumed before any verdict is measured (ETA, default concurrency)."""
     llm_typical_answer_tokens: int = 150
     """Answer size assumed likewise (qwen2.5-1.5b answers: verdict_v2 median 114, p90 180;
-    verdict_v4 median 134, verdict_v5 117, verdict_v6 106)."""
+    verdict_v4 median 134, verdict_v5 117, verdict_v6 106, verdict_v7 101)."""
 
     # --- agent ---
     prompt_version: str = "verdict_v7"
