@@ -13,6 +13,7 @@ from agent.context import Context
 from agent.fallback import detector_type_guess, fallback_explanation
 from agent.grounding import copied_text_problems, grounding_problems
 from agent.llm.client import ChatMessage
+from agent.pattern_check import pattern_problems
 from agent.policy import PolicyInput
 from agent.prompting import FewShotExample
 from agent.render import case as render
@@ -101,8 +102,9 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
 
 
 def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Cited events must exist and the explanation must state this case's facts, not restate
-    the prompt; a failed answer is retried once with the error, then falls back."""
+    """Cited events must exist, the explanation must state this case's facts, not restate the
+    prompt, and (prompts with `check_pattern`) the case must not rule out the type named; a
+    failed answer is retried once with the error, then falls back."""
     if state.fallback_reason is not None:
         return {}
     assert state.rendered is not None
@@ -111,6 +113,8 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         problems += grounding_problems(state.answer, state.rendered)
         own_words = [m["content"] for m in state.messages if m["role"] in ("system", "assistant")]
         problems += copied_text_problems(state.answer, own_words, state.rendered)
+        if runtime.context.prompt.check_pattern:
+            problems += pattern_problems(state.answer.fraud_type, state.sequence.events)
     checked = state.answers_checked + 1
     update: dict[str, Any] = {"problems": problems, "answers_checked": checked}
     if not problems:

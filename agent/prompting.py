@@ -73,10 +73,17 @@ class VerdictPrompt:
     compact_timeline: bool = False
     """The case's timeline in fewer tokens per line (`compact_timeline = true`; see
     `RenderOptions.compact_timeline`)."""
+    check_pattern: bool = False
+    """An answer naming a type its case rules out is sent back (`check_pattern = true`; see
+    agent.pattern_check)."""
+    text_version: str = ""
+    """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
     @classmethod
     def load(cls, version: str, directory: Path = PROMPTS_DIR) -> VerdictPrompt:
-        paths = {part: directory / f"{version}_{part}.md" for part in PROMPT_PARTS}
+        options = prompt_options(version, directory)
+        text_version = str(options.get("text_of", version))
+        paths = {part: directory / f"{text_version}_{part}.md" for part in PROMPT_PARTS}
         missing = [str(path) for path in paths.values() if not path.is_file()]
         if missing:
             raise PromptNotFoundError(
@@ -84,10 +91,6 @@ class VerdictPrompt:
                 + ", ".join(missing)
             )
         text = {part: path.read_text(encoding="utf-8").strip() for part, path in paths.items()}
-        options_path = directory / f"{version}_options.toml"
-        options = {}
-        if options_path.is_file():
-            options = tomllib.loads(options_path.read_text(encoding="utf-8"))
         return cls(
             version,
             text["system"],
@@ -101,6 +104,8 @@ class VerdictPrompt:
             max_evidence=_optional_int(options, "max_evidence"),
             facts_by_surprise=bool(options.get("facts_by_surprise", False)),
             compact_timeline=bool(options.get("compact_timeline", False)),
+            check_pattern=bool(options.get("check_pattern", False)),
+            text_version=text_version,
         )
 
     def answer_schema(self) -> dict[str, Any]:
@@ -173,6 +178,14 @@ class VerdictPrompt:
         """The follow-up sent after an answer that failed validation or grounding."""
         last = event_id(case.event_count - 1)
         return {"role": "user", "content": self.retry.substitute(error=error, last_event_id=last)}
+
+
+def prompt_options(version: str, directory: Path = PROMPTS_DIR) -> dict[str, Any]:
+    """prompts/<version>_options.toml, or {} when the version has none. `text_of = "<other>"`
+    names the version whose text files and few-shot library this one uses: a version that
+    changes only options is one small file, not a copy of the text."""
+    path = directory / f"{version}_options.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def compact_example(example: FewShotExample) -> str:

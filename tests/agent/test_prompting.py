@@ -261,3 +261,25 @@ def test_v7_is_v6_with_a_compact_timeline() -> None:
     assert v7.system == v6.system and v7.user.template == v6.user.template
     assert v7.compact_timeline and not v6.compact_timeline
     assert v7.facts_by_surprise and v7.max_examples == v6.max_examples == 0
+
+
+def test_v8_is_v7s_text_and_library_with_the_pattern_check() -> None:
+    """`text_of` makes a version from options alone: v8 reads v7's files and few-shot library
+    (no copy of them exists) and adds only `check_pattern`."""
+    v7, v8 = VerdictPrompt.load("verdict_v7"), VerdictPrompt.load("verdict_v8")
+    assert (v8.version, v8.text_version) == ("verdict_v8", "verdict_v7")
+    assert (v8.system, v8.user.template, v8.retry.template) == (
+        v7.system,
+        v7.user.template,
+        v7.retry.template,
+    )
+    assert v8.check_pattern and not v7.check_pattern
+    assert v8.answer_schema() == v7.answer_schema() and v8.compact_timeline
+    assert library_path("verdict_v8") == library_path("verdict_v7")
+    assert not list(library_path("verdict_v8").parent.glob("verdict_v8_*.md"))
+
+
+def test_text_of_a_missing_version_names_the_files(tmp_path: Path) -> None:
+    (tmp_path / "mine_options.toml").write_text('text_of = "gone"\n', encoding="utf-8")
+    with pytest.raises(PromptNotFoundError, match=r"gone_system\.md"):
+        VerdictPrompt.load("mine", tmp_path)

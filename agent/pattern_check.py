@@ -1,0 +1,106 @@
+"""What a case shows that rules out the fraud type an answer names, checked by code.
+
+Each type's pattern (the prompt's definitions, FORMATS.md §3) needs some events and excludes
+others: a scraping bot does not buy, card testing needs declines, brushed orders get 5★. Only
+plain contradictions are checked; where a pattern says "many", the floor is a fraction of the
+fewest either simulator's fraud shows (scraping bots ≥ 44 views or searches, click fraud ≥ 18
+ad clicks, card testing ≥ 2 declines), so that a partial pattern from data the project has not
+seen (a slow bot, a ring spread over many accounts) still passes. The model decides the type;
+the check sends back an answer its own case refutes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agent.render.evidence_facts import ADDRESS_ACTIONS, CREDENTIAL_ACTIONS, REFUND_ACTIONS, cite
+from detectors.events import Event
+
+
+def _indices(events: list[Event], test: Callable[[Event], bool]) -> list[int]:
+    return [index for index, event in enumerate(events) if test(event)]
+
+
+def _lacks(
+    what: str, test: Callable[[Event], bool], fewest: int = 1
+) -> Callable[[list[Event]], str | None]:
+    """A rule: the type needs at least `fewest` events passing `test` (`what`, plural)."""
+
+    def rule(events: list[Event]) -> str | None:
+        count = sum(test(event) for event in events)
+        if count >= fewest:
+            return None
+        if count == 0:
+            return f"the case has no {what}"
+        return f"{what}: only {count} (the pattern needs {fewest} or more)"
+
+    return rule
+
+
+def _buys(events: list[Event]) -> str | None:
+    """Scraping bots view and search; a user who buys is not one."""
+    purchases = _indices(events, lambda event: event.action == "purchase")
+    if not purchases:
+        return None
+    times = "once" if len(purchases) == 1 else f"{len(purchases)} times"
+    return f"the user bought {times} ({cite(purchases)})"
+
+
+def _no_five_stars(events: list[Event]) -> str | None:
+    """Brushed orders are reviewed with 5★; reviews that are all lower rule it out (no review
+    at all does not: brushing rings do not always review)."""
+    reviews = _indices(events, lambda event: event.action == "review" and event.rating is not None)
+    if not reviews or any(events[index].rating == 5 for index in reviews):
+        return None
+    return f"none of its {len(reviews)} rated reviews is 5★ ({cite(reviews)})"
+
+
+RULED_OUT_BY: dict[str, tuple[Callable[[list[Event]], str | None], ...]] = {
+    "account_takeover": (
+        _lacks(
+            "password, email, phone, address, 2FA or payment-method changes",
+            lambda event: event.action in CREDENTIAL_ACTIONS | ADDRESS_ACTIONS,
+        ),
+    ),
+    "card_testing": (
+        _lacks(
+            "declined payment attempts",
+            lambda event: event.action == "payment_attempt" and event.status == "declined",
+            fewest=2,
+        ),
+    ),
+    "payment_fraud": (
+        _lacks("payments or purchases", lambda e: e.action in ("payment_attempt", "purchase")),
+    ),
+    "order_brushing": (
+        _lacks("purchases", lambda event: event.action == "purchase"),
+        _no_five_stars,
+    ),
+    "fake_review": (_lacks("reviews", lambda event: event.action == "review"),),
+    "promo_abuse": (_lacks("coupon redemptions", lambda event: event.action == "coupon_redeem"),),
+    "scraping_bot": (
+        _lacks("views or searches", lambda event: event.action in ("view", "search"), fewest=10),
+        _buys,
+    ),
+    "reseller_scalping": (_lacks("purchases", lambda event: event.action == "purchase"),),
+    "refund_abuse": (_lacks("refunds or returns", lambda event: event.action in REFUND_ACTIONS),),
+    "click_fraud": (_lacks("ad clicks", lambda event: event.action == "ad_click", fewest=5),),
+}
+"""Fraud type → the contradictions that rule it out; `none` has none."""
+
+
+def ruled_out(fraud_type: str, events: list[Event]) -> list[str]:
+    """Why `events` cannot be `fraud_type` (empty when nothing rules it out)."""
+    reasons = (rule(events) for rule in RULED_OUT_BY.get(fraud_type, ()))
+    return [reason for reason in reasons if reason is not None]
+
+
+def pattern_problems(fraud_type: str, events: list[Event]) -> list[str]:
+    """The retry message's error when the case rules out the answer's type."""
+    reasons = ruled_out(fraud_type, events)
+    if not reasons:
+        return []
+    return [
+        f"{fraud_type} does not fit this case: {'; '.join(reasons)}. Name the type whose "
+        "pattern the evidence facts show, or none (allow, or monitor when something is "
+        "unusual) when no pattern fits"
+    ]

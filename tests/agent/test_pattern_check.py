@@ -1,0 +1,111 @@
+"""An answer naming a type that the case's own events rule out is sent back with the reason;
+no labelled fraud case of either simulator is ruled out under its own type."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from agent_doubles import T0, FixedScreener, ScriptedChatModel, answer_json, make_sequence
+
+from agent.investigator import Investigator
+from agent.pattern_check import RULED_OUT_BY, ruled_out
+from agent.settings import Settings
+from detectors.cases import FRAUD_TYPES
+from detectors.loading import read_cases
+
+DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
+
+
+def _browsing_buyer() -> list[dict[str, object]]:
+    """An honest binge browser: 40 fast views, then two purchases reviewed 3★ and 4★."""
+    records: list[dict[str, object]] = [
+        {"ts": T0 + 3 * i, "action": "view", "item_id": f"i{i}"} for i in range(40)
+    ]
+    for offset, (item, rating) in enumerate((("i3", 3), ("i7", 4))):
+        records.append({"ts": T0 + 200 + offset, "action": "purchase", "item_id": item})
+        records.append({"ts": T0 + 300 + offset, "action": "review", "item_id": item,
+                        "rating": rating})  # fmt: skip
+    return records
+
+
+def test_plain_contradictions_rule_a_type_out_with_the_events_that_show_them() -> None:
+    events = make_sequence(_browsing_buyer()).events
+    assert ruled_out("scraping_bot", events) == ["the user bought 2 times (e40–e41)"]
+    assert ruled_out("order_brushing", events) == ["none of its 2 rated reviews is 5★ (e42–e43)"]
+    assert ruled_out("card_testing", events) == ["the case has no declined payment attempts"]
+    assert ruled_out("refund_abuse", events) == ["the case has no refunds or returns"]
+    assert ruled_out("fake_review", events) == []  # reviews are there: not ruled out
+    assert ruled_out("none", events) == []
+
+
+def test_a_pattern_that_needs_many_events_is_ruled_out_by_a_few() -> None:
+    records = [
+        {"ts": T0, "action": "login", "status": "success"},
+        *({"ts": T0 + 5 * i, "action": "view", "item_id": f"i{i}"} for i in range(1, 4)),
+        {"ts": T0 + 30, "action": "payment_attempt", "amount": 9.0, "status": "declined"},
+    ]
+    events = make_sequence(records).events
+    assert ruled_out("scraping_bot", events) == [
+        "views or searches: only 3 (the pattern needs 10 or more)"
+    ]
+    assert ruled_out("card_testing", events) == [
+        "declined payment attempts: only 1 (the pattern needs 2 or more)"
+    ]
+    assert ruled_out("click_fraud", events) == ["the case has no ad clicks"]
+
+
+def test_a_partial_pattern_is_not_ruled_out() -> None:
+    """Brushing without any review, a bot that only views: thin, but not contradicted."""
+    views = [{"ts": T0 + i, "action": "view", "item_id": f"i{i}"} for i in range(30)]
+    buys = [{"ts": T0 + 100 + i, "action": "purchase", "item_id": "i1"} for i in range(3)]
+    assert ruled_out("scraping_bot", make_sequence(views).events) == []
+    assert ruled_out("order_brushing", make_sequence(views + buys).events) == []
+
+
+def test_every_fraud_type_has_its_rules() -> None:
+    assert set(RULED_OUT_BY) == set(FRAUD_TYPES) - {"none"}
+
+
+@pytest.mark.parametrize("name", ["sim_v1_test", "sim_v2_test", "sim_v2_dev"])
+def test_no_labelled_fraud_case_is_ruled_out_under_its_own_type(name: str) -> None:
+    cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
+    fraud = [case for case in cases if case.is_fraud]
+    assert len(fraud) >= 60
+    refuted = [case.case_id for case in fraud if ruled_out(case.fraud_type, case.events)]
+    assert refuted == []
+
+
+def test_an_answer_its_case_rules_out_is_asked_again_and_the_reason_is_sent(
+    tmp_path: Path,
+) -> None:
+    chat = ScriptedChatModel(
+        [
+            answer_json("scraping_bot", "block_account", ["e0", "e40"], 0.9,
+                        "scraping_bot (block_account): 40 views in 2 minutes (e0–e39)"),
+            answer_json("none", "monitor", ["e0", "e40"], 0.7,
+                        "none (monitor): 40 fast views (e0–e39), then 2 purchases (e40, e41)"),
+        ]
+    )  # fmt: skip
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version="verdict_v8")
+    # Flagged below the policy's high_score, where a benign answer may stand.
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_browsing_buyer())))
+
+    assert (verdict.fraud_type, verdict.action, verdict.llm_calls) == ("none", "monitor", 2)
+    assert (
+        "scraping_bot does not fit this case: the user bought 2 times (e40–e41)"
+        in (chat.requests[1][-1]["content"])
+    )
+
+
+def test_prompts_without_the_check_keep_the_answer(tmp_path: Path) -> None:
+    chat = ScriptedChatModel(
+        [answer_json("scraping_bot", "block_account", ["e0", "e40"], 0.9,
+                     "scraping_bot (block_account): 40 views in 2 minutes (e0–e39)")]
+    )  # fmt: skip
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version="verdict_v7")
+    investigator = Investigator(settings, chat, FixedScreener(), retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_browsing_buyer())))
+    assert (verdict.fraud_type, verdict.llm_calls) == ("scraping_bot", 1)
