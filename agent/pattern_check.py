@@ -1,12 +1,13 @@
 """What a case shows that rules out the fraud type an answer names, checked by code.
 
 Each type's pattern (the prompt's definitions, FORMATS.md §3) needs some events and excludes
-others: a scraping bot does not buy, card testing needs declines, brushed orders get 5★. Only
-plain contradictions are checked; where a pattern says "many", the floor is a fraction of the
-fewest either simulator's fraud shows (scraping bots ≥ 44 views or searches, click fraud ≥ 18
-ad clicks, card testing ≥ 2 declines), so that a partial pattern from data the project has not
-seen (a slow bot, a ring spread over many accounts) still passes. The model decides the type;
-the check sends back an answer its own case refutes."""
+others: a scraping bot does not buy, card testing needs declines, payment fraud a new account,
+a new instrument or a foreign card. Only plain contradictions are checked; where a pattern says
+"many", the floor is at or below the fewest either simulator's fraud shows (scraping bots ≥ 44
+views or searches, click fraud ≥ 18 ad clicks, card testing ≥ 2 declines, refund abuse ≥ 2
+refunds), so that a partial pattern from data the project has not seen (a slow bot, a ring
+spread over many accounts) still passes. The model decides the type; the check sends back an
+answer its own case refutes."""
 
 from __future__ import annotations
 
@@ -45,6 +46,20 @@ def _buys(events: list[Event]) -> str | None:
     return f"the user bought {times} ({cite(purchases)})"
 
 
+def _no_payment_risk(events: list[Event]) -> str | None:
+    """Payment fraud is a new account, a just-added instrument or a foreign card: with none of
+    the three the pattern is absent (every payment-fraud case of both simulators has one)."""
+    if any(event.action in ("account_signup", "payment_method_add") for event in events):
+        return None
+    country = None
+    for event in events:
+        country = event.country or country
+        for key in ("billing_country", "card_country"):
+            if key in event.attrs and country is not None and str(event.attrs[key]) != country:
+                return None
+    return "no signup, no payment method added, and no billing country unlike the user's"
+
+
 def _no_five_stars(events: list[Event]) -> str | None:
     """Brushed orders are reviewed with 5★; reviews that are all lower rule it out (no review
     at all does not: brushing rings do not always review)."""
@@ -70,6 +85,7 @@ RULED_OUT_BY: dict[str, tuple[Callable[[list[Event]], str | None], ...]] = {
     ),
     "payment_fraud": (
         _lacks("payments or purchases", lambda e: e.action in ("payment_attempt", "purchase")),
+        _no_payment_risk,
     ),
     "order_brushing": (
         _lacks("purchases", lambda event: event.action == "purchase"),
@@ -82,7 +98,9 @@ RULED_OUT_BY: dict[str, tuple[Callable[[list[Event]], str | None], ...]] = {
         _buys,
     ),
     "reseller_scalping": (_lacks("purchases", lambda event: event.action == "purchase"),),
-    "refund_abuse": (_lacks("refunds or returns", lambda event: event.action in REFUND_ACTIONS),),
+    "refund_abuse": (
+        _lacks("refunds or returns", lambda event: event.action in REFUND_ACTIONS, fewest=2),
+    ),
     "click_fraud": (_lacks("ad clicks", lambda event: event.action == "ad_click", fewest=5),),
 }
 """Fraud type → the contradictions that rule it out; `none` has none."""

@@ -56,6 +56,32 @@ def test_a_pattern_that_needs_many_events_is_ruled_out_by_a_few() -> None:
     assert ruled_out("click_fraud", events) == ["the case has no ad clicks"]
 
 
+def test_payment_fraud_needs_a_new_account_a_new_instrument_or_a_foreign_card() -> None:
+    paid = [
+        {"ts": T0, "action": "login", "status": "success", "country": "CN"},
+        {"ts": T0 + 60, "action": "payment_attempt", "amount": 130.0, "status": "approved",
+         "payment_method": "card:1", "billing_country": "CN"},
+    ]  # fmt: skip
+    refuted = ["no signup, no payment method added, and no billing country unlike the user's"]
+    assert ruled_out("payment_fraud", make_sequence(paid).events) == refuted
+    abroad = [paid[0], {**paid[1], "billing_country": "BR"}]
+    added = [paid[0], {"ts": T0 + 30, "action": "payment_method_add", "payment_method": "card:1"}]
+    for records in (abroad, [*added, paid[1]]):
+        assert ruled_out("payment_fraud", make_sequence(records).events) == []
+
+
+def test_one_refund_is_not_refund_abuse() -> None:
+    records = [
+        {"ts": T0 + i, "action": "purchase", "item_id": f"i{i}", "amount": 10.0} for i in range(5)
+    ]
+    one = [*records, {"ts": T0 + 50, "action": "refund_request", "item_id": "i1", "amount": 10.0}]
+    two = [*one, {"ts": T0 + 60, "action": "refund_request", "item_id": "i2", "amount": 10.0}]
+    assert ruled_out("refund_abuse", make_sequence(one).events) == [
+        "refunds or returns: only 1 (the pattern needs 2 or more)"
+    ]
+    assert ruled_out("refund_abuse", make_sequence(two).events) == []
+
+
 def test_a_partial_pattern_is_not_ruled_out() -> None:
     """Brushing without any review, a bot that only views: thin, but not contradicted."""
     views = [{"ts": T0 + i, "action": "view", "item_id": f"i{i}"} for i in range(30)]
