@@ -84,8 +84,14 @@ def _cases(n: int) -> list[Case]:
                 "case_id": f"c{i}",
                 "fraud_type": "card_testing" if i % 2 == 0 else "none",
                 "acceptable_actions": ["manual_review"] if i % 2 == 0 else ["allow"],
+                # Declined payments: the scripted answer (card testing) fits every case.
                 "events": [
-                    {"user_id": f"u{i}", "ts": 1_767_225_600 + k, "action": "view"}
+                    {
+                        "user_id": f"u{i}",
+                        "ts": 1_767_225_600 + k,
+                        "action": "payment_attempt",
+                        "status": "declined",
+                    }
                     for k in range(3)
                 ],
             }
