@@ -3,10 +3,10 @@
 Each type's pattern (the prompt's definitions, FORMATS.md §3) needs some events and excludes
 others: a scraping bot does not buy, card testing needs declines, payment fraud a new account,
 a new instrument or a foreign card. Only plain contradictions are checked; where a pattern says
-"many", the floor is at or below the fewest either simulator's fraud shows (scraping bots ≥ 44
-views or searches, click fraud ≥ 18 ad clicks, card testing ≥ 2 declines, refund abuse ≥ 2
-refunds), so that a partial pattern from data the project has not seen (a slow bot, a ring
-spread over many accounts) still passes. The model decides the type; the check sends back an
+"many", the floor (10 views or searches, 5 ad clicks, 2 declines, 2 refunds) is at or below the
+fewest that either simulator's fraud of that type shows (44, 18, 2, 2), so that a partial
+pattern from data the project has not seen (a slow bot, a ring spread over many accounts)
+still passes. The model decides the type; the check sends back an
 answer its own case refutes."""
 
 from __future__ import annotations
