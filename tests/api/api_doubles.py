@@ -35,7 +35,11 @@ def legit_events(user: str, start: float = 1_770_000_000.0) -> list[dict[str, An
 
 
 def card_testing_events(user: str, start: float = 1_770_000_000.0) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = [{"user_id": user, "ts": start, "action": "login"}]
+    """Declined tries of foreign cards: MODEL_ANSWER's payment fraud fits it too (a verdict
+    prompt with `check_pattern` sends back a type the case rules out)."""
+    events: list[dict[str, Any]] = [
+        {"user_id": user, "ts": start, "action": "login", "country": "DE"}
+    ]
     for i in range(1, 9):
         events.append(
             {
@@ -45,6 +49,7 @@ def card_testing_events(user: str, start: float = 1_770_000_000.0) -> list[dict[
                 "amount": 1.0,
                 "status": "declined",
                 "payment_method": f"card:****{1000 + i}",
+                "billing_country": "BR",
                 "ip": "203.0.113.7",
                 "text": "contact me at someone@example.com",
             }
