@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.prompting import PROMPTS_DIR, prompt_options
+from agent.prompting import PROMPTS_DIR, text_version_of
 from agent.similarity import cosine
 from agent.verdict import ModelAnswer
 from detectors.cases import Case
@@ -22,8 +22,7 @@ from detectors.sequences import Sequence, order_events
 def library_path(prompt_version: str, directory: Path = PROMPTS_DIR) -> Path:
     """Each prompt version has its own library, prompts/<version>_fewshot.jsonl, or uses that of
     the version it takes its text from (`text_of`)."""
-    text_version = prompt_options(prompt_version, directory).get("text_of", prompt_version)
-    return directory / f"{text_version}_fewshot.jsonl"
+    return directory / f"{text_version_of(prompt_version, directory)}_fewshot.jsonl"
 
 
 def behaviour_profile(sequence: Sequence) -> Counter[str]:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agent.render.evidence_facts import ADDRESS_ACTIONS, CREDENTIAL_ACTIONS, REFUND_ACTIONS, cite
+from agent.render.evidence_facts import (
+    ADDRESS_ACTIONS,
+    CREDENTIAL_ACTIONS,
+    REFUND_ACTIONS,
+    cite,
+    positions,
+)
 from detectors.events import Event
-
-
-def _indices(events: list[Event], test: Callable[[Event], bool]) -> list[int]:
-    return [index for index, event in enumerate(events) if test(event)]
 
 
 def _lacks(
@@ -39,7 +41,7 @@ def _lacks(
 
 def _buys(events: list[Event]) -> str | None:
     """Scraping bots view and search; a user who buys is not one."""
-    purchases = _indices(events, lambda event: event.action == "purchase")
+    purchases = positions(events, lambda event: event.action == "purchase")
     if not purchases:
         return None
     times = "once" if len(purchases) == 1 else f"{len(purchases)} times"
@@ -63,7 +65,7 @@ def _no_payment_risk(events: list[Event]) -> str | None:
 def _no_five_stars(events: list[Event]) -> str | None:
     """Brushed orders are reviewed with 5★; reviews that are all lower rule it out (no review
     at all does not: brushing rings do not always review)."""
-    reviews = _indices(events, lambda event: event.action == "review" and event.rating is not None)
+    reviews = positions(events, lambda event: event.action == "review" and event.rating is not None)
     if not reviews or any(events[index].rating == 5 for index in reviews):
         return None
     return f"none of its {len(reviews)} rated reviews is 5★ ({cite(reviews)})"

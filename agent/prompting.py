@@ -82,7 +82,7 @@ class VerdictPrompt:
     @classmethod
     def load(cls, version: str, directory: Path = PROMPTS_DIR) -> VerdictPrompt:
         options = prompt_options(version, directory)
-        text_version = str(options.get("text_of", version))
+        text_version = text_version_of(version, directory)
         paths = {part: directory / f"{text_version}_{part}.md" for part in PROMPT_PARTS}
         missing = [str(path) for path in paths.values() if not path.is_file()]
         if missing:
@@ -186,6 +186,11 @@ def prompt_options(version: str, directory: Path = PROMPTS_DIR) -> dict[str, Any
     changes only options is one small file, not a copy of the text."""
     path = directory / f"{version}_options.toml"
     return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def text_version_of(version: str, directory: Path = PROMPTS_DIR) -> str:
+    """The version whose text files and few-shot library `version` uses (`text_of`)."""
+    return str(prompt_options(version, directory).get("text_of", version))
 
 
 def compact_example(example: FewShotExample) -> str:

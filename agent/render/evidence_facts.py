@@ -67,7 +67,8 @@ def by_surprise(facts: list[str], surprising: list[int]) -> list[str]:
     return sorted(facts, key=first_surprise)
 
 
-def _where(events: list[Event], test: Callable[[Event], bool]) -> list[int]:
+def positions(events: list[Event], test: Callable[[Event], bool]) -> list[int]:
+    """Positions of the events passing `test`."""
     return [index for index, event in enumerate(events) if test(event)]
 
 
@@ -88,7 +89,7 @@ def _money(amount: float) -> str:
 
 
 def payment_facts(events: list[Event]) -> list[str]:
-    attempts = _where(events, lambda e: e.action == "payment_attempt")
+    attempts = positions(events, lambda e: e.action == "payment_attempt")
     if not attempts:
         return []
     declined = [i for i in attempts if events[i].status == "declined"]
@@ -104,7 +105,7 @@ def payment_facts(events: list[Event]) -> list[str]:
 
 def login_facts(events: list[Event]) -> list[str]:
     facts = []
-    failed = _where(events, lambda e: e.action == "login" and e.status == "failed")
+    failed = positions(events, lambda e: e.action == "login" and e.status == "failed")
     if failed:
         facts.append(f"failed logins: {len(failed)} ({cite(failed)})")
     first_seen = first_sightings(events, "device_id")
@@ -130,7 +131,7 @@ def login_facts(events: list[Event]) -> list[str]:
             kinds = ", ".join(sorted({events[i].action for i in changes}))
             line += f", then {kinds} ({cite(changes)})"
         facts.append(line)
-    elif changes := _where(events, lambda e: e.action in CREDENTIAL_ACTIONS | ADDRESS_ACTIONS):
+    elif changes := positions(events, lambda e: e.action in CREDENTIAL_ACTIONS | ADDRESS_ACTIONS):
         kinds = ", ".join(sorted({events[i].action for i in changes}))
         facts.append(f"credential or address changes: {kinds} ({cite(changes)})")
     return facts
@@ -152,7 +153,7 @@ def _above_price(refund: Event, paid: float | None) -> bool:
 
 
 def purchase_facts(events: list[Event]) -> list[str]:
-    purchases = _where(events, lambda e: e.action == "purchase")
+    purchases = positions(events, lambda e: e.action == "purchase")
     if not purchases:
         return []
     facts = []
@@ -182,10 +183,10 @@ def purchase_facts(events: list[Event]) -> list[str]:
 
 
 def refund_facts(events: list[Event]) -> list[str]:
-    refunds = _where(events, lambda e: e.action in REFUND_ACTIONS)
+    refunds = positions(events, lambda e: e.action in REFUND_ACTIONS)
     if not refunds:
         return []
-    purchases = _where(events, lambda e: e.action == "purchase")
+    purchases = positions(events, lambda e: e.action == "purchase")
     requests = [i for i in refunds if events[i].action == "refund_request"]
     returns = [i for i in refunds if events[i].action == "return"]
     bought = sum(events[i].amount or 0.0 for i in purchases)
@@ -207,7 +208,7 @@ def refund_facts(events: list[Event]) -> list[str]:
 
 
 def review_facts(events: list[Event]) -> list[str]:
-    reviews = _where(events, lambda e: e.action == "review")
+    reviews = positions(events, lambda e: e.action == "review")
     if not reviews:
         return []
     bought_before: set[str] = set()
@@ -239,7 +240,7 @@ def review_facts(events: list[Event]) -> list[str]:
 
 
 def browsing_facts(events: list[Event]) -> list[str]:
-    views = _where(events, lambda e: e.action in ("view", "search"))
+    views = positions(events, lambda e: e.action in ("view", "search"))
     if len(views) < MIN_PACE_EVENTS:
         return []
     gaps = [events[j].ts - events[i].ts for i, j in pairwise(views)]
@@ -256,10 +257,10 @@ def browsing_facts(events: list[Event]) -> list[str]:
 
 
 def ad_facts(events: list[Event]) -> list[str]:
-    clicks = _where(events, lambda e: e.action == "ad_click")
+    clicks = positions(events, lambda e: e.action == "ad_click")
     if not clicks:
         return []
-    installs = _where(events, lambda e: e.action == "app_install")
+    installs = positions(events, lambda e: e.action == "app_install")
     line = f"ad clicks: {len(clicks)} ({cite(clicks)}), {len(installs)} app installs"
     if len(clicks) >= MIN_PACE_EVENTS:
         line += f", {_pace(events, clicks)}"
@@ -267,7 +268,7 @@ def ad_facts(events: list[Event]) -> list[str]:
 
 
 def coupon_facts(events: list[Event]) -> list[str]:
-    redeems = _where(events, lambda e: e.action == "coupon_redeem")
+    redeems = positions(events, lambda e: e.action == "coupon_redeem")
     if not redeems:
         return []
     codes = {str(events[i].attrs.get("coupon")) for i in redeems if "coupon" in events[i].attrs}
@@ -287,7 +288,7 @@ def _country_before(events: list[Event], index: int) -> str | None:
 def payment_risk_facts(events: list[Event]) -> list[str]:
     """The largest payment and what came just before it: signup, the instrument's first
     appearance, the billing country against the user's (stolen-card evidence, or its absence)."""
-    paid = _where(
+    paid = positions(
         events,
         lambda e: (
             e.action in ("payment_attempt", "purchase")
