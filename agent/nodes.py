@@ -8,6 +8,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from agent.claims_check import claim_problems
 from agent.classify import request_answer
 from agent.context import Context
 from agent.fallback import detector_type_guess, fallback_explanation
@@ -103,19 +104,30 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
 
 def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Cited events must exist, the explanation must state this case's facts, not restate the
-    prompt, and (prompts with `check_pattern`) the case must not rule out the type named; a
-    failed answer is retried once with the error, then falls back."""
+    prompt, (prompts with `check_pattern`) the case must not rule out the type named and
+    (`check_claims`) a fraud answer must not state events the case does not have; a failed
+    answer is retried once with the error, then falls back (`accept_plain_none`: a second
+    `none` answer in the prompt's words stands)."""
     if state.fallback_reason is not None:
         return {}
     assert state.rendered is not None
     problems = list(state.problems)
-    if state.answer is not None:
-        problems += grounding_problems(state.answer, state.rendered)
-        own_words = [m["content"] for m in state.messages if m["role"] in ("system", "assistant")]
-        problems += copied_text_problems(state.answer, own_words, state.rendered)
-        if runtime.context.prompt.check_pattern:
-            problems += pattern_problems(state.answer.fraud_type, state.sequence.events)
     checked = state.answers_checked + 1
+    if state.answer is not None:
+        prompt, answer, events = runtime.context.prompt, state.answer, state.sequence.events
+        problems += grounding_problems(answer, state.rendered)
+        plain_none_stands = (
+            prompt.accept_plain_none and answer.fraud_type == "none" and checked >= MAX_ANSWERS
+        )
+        if not plain_none_stands:
+            own_words = [
+                m["content"] for m in state.messages if m["role"] in ("system", "assistant")
+            ]
+            problems += copied_text_problems(answer, own_words, state.rendered)
+        if prompt.check_pattern:
+            problems += pattern_problems(answer.fraud_type, events)
+        if prompt.check_claims:
+            problems += claim_problems(answer.fraud_type, answer.explanation, events)
     update: dict[str, Any] = {"problems": problems, "answers_checked": checked}
     if not problems:
         return update

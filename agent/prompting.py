@@ -76,6 +76,13 @@ class VerdictPrompt:
     check_pattern: bool = False
     """An answer naming a type its case rules out is sent back (`check_pattern = true`; see
     agent.pattern_check)."""
+    check_claims: bool = False
+    """A fraud answer whose explanation states events its case does not have is sent back
+    (`check_claims = true`; see agent.claims_check)."""
+    accept_plain_none: bool = False
+    """A second `none` answer stands even when its explanation repeats the prompt's words
+    ("none of these patterns"): it claims an absence, which the retry invited
+    (`accept_plain_none = true`). A first one is still sent back once."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -105,6 +112,8 @@ class VerdictPrompt:
             facts_by_surprise=bool(options.get("facts_by_surprise", False)),
             compact_timeline=bool(options.get("compact_timeline", False)),
             check_pattern=bool(options.get("check_pattern", False)),
+            check_claims=bool(options.get("check_claims", False)),
+            accept_plain_none=bool(options.get("accept_plain_none", False)),
             text_version=text_version,
         )
 

@@ -80,6 +80,24 @@ def test_an_explanation_restating_the_prompt_is_retried_with_the_copied_words(
     assert "many small payment attempts most declined" in chat.requests[1][-1]["content"]
 
 
+@pytest.mark.parametrize(("version", "stands"), [("verdict_v8", False), ("verdict_v9", True)])
+def test_a_second_none_in_the_prompts_words_stands_where_the_prompt_says_so(
+    tmp_path: Path, version: str, stands: bool
+) -> None:
+    plain = (
+        "none (allow): none of these patterns, action allow, or monitor when something is unusual"
+    )
+    chat = ScriptedChatModel([answer_json("none", "allow", [], 0.7, plain)] * 2)
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
+
+    assert verdict.llm_calls == 2  # the first is sent back either way
+    assert "repeats the instructions" in chat.requests[1][-1]["content"]
+    assert (verdict.fallback_reason is None) is stands
+    assert verdict.fraud_type == "none"
+
+
 def test_two_bad_answers_fall_back_to_manual_review(tmp_path: Path) -> None:
     chat = ScriptedChatModel(['{"fraud_type": "card_testing"', answer_json(evidence=["e42"])])
     investigator, _ = make_investigator(tmp_path, chat)
