@@ -75,21 +75,38 @@ def test_a_count_of_a_subset_stands_and_an_answer_of_none_is_not_checked() -> No
     assert claim_problems("none", DEFINITION_AS_FACTS, events) == []
 
 
+def _refuted_answers(run: str, dataset: str) -> tuple[int, list[str]]:
+    """Of a recorded run's model answers naming a fraud type: how many, and the refuted ones."""
+    cases, _ = read_cases(ROOT / "evals" / "datasets" / f"{dataset}.jsonl.gz")
+    events = {case.case_id: case.events for case in cases}
+    lines = (ROOT / "evals" / "reports" / run / "cases.jsonl").read_text().splitlines()
+    answers = [record for line in lines if (record := json.loads(line))["verdict"]]
+    fraud = [
+        record
+        for record in answers
+        if record["verdict"]["fraud_type"] != "none" and not record["verdict"]["fallback_reason"]
+    ]
+    refuted = [
+        record["case_id"]
+        for record in fraud
+        if claim_problems(
+            record["verdict"]["fraud_type"],
+            record["verdict"]["explanation"],
+            events[record["case_id"]],
+        )
+    ]
+    return len(fraud), refuted
+
+
 def test_no_answer_of_the_recorded_sim_v1_gate_run_is_refuted() -> None:
     """verdict_v8's 28 right answers on sim_v1_test: the check sends none of them back."""
-    run = ROOT / "evals" / "reports" / "qwen15-v8-test-pt3"
-    cases, _ = read_cases(ROOT / "evals" / "datasets" / "sim_v1_test.jsonl.gz")
-    events = {case.case_id: case.events for case in cases}
-    answers = [json.loads(line) for line in (run / "cases.jsonl").read_text().splitlines()]
-    fraud = [a for a in answers if a["verdict"] and a["verdict"]["fraud_type"] != "none"]
-    assert len(fraud) == 28
-    refuted = [
-        a["case_id"]
-        for a in fraud
-        if claim_problems(a["verdict"]["fraud_type"], a["verdict"]["explanation"],
-                          events[a["case_id"]])
-    ]  # fmt: skip
-    assert refuted == []
+    assert _refuted_answers("qwen15-v8-test-pt3", "sim_v1_test") == (28, [])
+
+
+def test_half_of_v8s_fraud_answers_on_sim_v2_hard_negatives_are_refuted() -> None:
+    """The three order-brushing answers for travellers and binge browsers without a review."""
+    count, refuted = _refuted_answers("qwen15-v8-simv2-hardneg", "sim_v2_test")
+    assert (count, refuted) == (6, ["sim-001817", "sim-001841", "sim-001831"])
 
 
 def test_a_refuted_claim_is_asked_again_with_what_the_case_shows(tmp_path: Path) -> None:
