@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agent.grounding import without_opening
 from agent.render.evidence_facts import REFUND_ACTIONS
 from detectors.events import Event
 
@@ -86,7 +87,6 @@ _STARS = re.compile(r"([1-5])\s*★\s*$")
 _LABEL = re.compile(r"^\s*:\s*(\d[\d,]*)?")
 """A kind followed by a colon labels what comes next: its count ("payment attempts: 30") or
 a list of facts ("credential or address changes: …")."""
-_TYPE_AND_ACTION = re.compile(r"^\s*\w+\s*\([^)]*\)\s*:")
 _WORD = re.compile(r"[\w★-]+")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -117,7 +117,7 @@ class Claim:
 
 def stated_claims(explanation: str) -> list[Claim]:
     """The event kinds an explanation names positively, with their counts and ratings."""
-    text = _TYPE_AND_ACTION.sub("", explanation, count=1)
+    text = without_opening(explanation)
     lower = text.lower()
     claims: list[Claim] = []
     taken: list[tuple[int, int]] = []

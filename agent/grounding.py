@@ -18,6 +18,11 @@ COPIED_WORDS = 6
 not contain, restate a definition or an example instead of this case's facts."""
 
 
+def without_opening(explanation: str) -> str:
+    """The explanation after its `<type> (<action>):` opening, when it has one."""
+    return _TYPE_AND_ACTION.sub("", explanation, count=1)
+
+
 def evidence_problems(
     evidence: Sequence[str], explanation: str, fraud_type: str, event_count: int
 ) -> list[str]:
@@ -62,7 +67,7 @@ def copied_prompt_text(
     copies no `length` consecutive words of the prompt's own text (system prompt, example
     answers) that the case does not contain, or when, those words set aside, it still states a
     number or an event id; else the first copied run."""
-    words = _words(_TYPE_AND_ACTION.sub("", explanation, count=1))
+    words = _words(without_opening(explanation))
     prompt = set().union(*(_runs(_words(text), length) for text in prompt_texts))
     shown = _runs(_words(case), length)
     copied = [False] * len(words)
