@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.grounding import without_opening
+from agent.pattern_check import OR_NONE
 from agent.render.evidence_facts import REFUND_ACTIONS
 from detectors.events import Event
 
@@ -165,5 +166,5 @@ def claim_problems(fraud_type: str, explanation: str, events: list[Event]) -> li
     return [
         f"the explanation states what the case does not show: {'; '.join(refuted)}. State only "
         "facts the evidence facts show, with their numbers; name the type whose pattern they "
-        "show, or none (allow, or monitor when something is unusual) when no pattern fits"
+        f"show, {OR_NONE}"
     ]

@@ -108,6 +108,10 @@ RULED_OUT_BY: dict[str, tuple[Callable[[list[Event]], str | None], ...]] = {
 """Fraud type → the contradictions that rule it out; `none` has none."""
 
 
+OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"
+"""How a retry message that refuses a fraud type leaves the way to `none` open."""
+
+
 def ruled_out(fraud_type: str, events: list[Event]) -> list[str]:
     """Why `events` cannot be `fraud_type` (empty when nothing rules it out)."""
     reasons = (rule(events) for rule in RULED_OUT_BY.get(fraud_type, ()))
@@ -121,6 +125,5 @@ def pattern_problems(fraud_type: str, events: list[Event]) -> list[str]:
         return []
     return [
         f"{fraud_type} does not fit this case: {'; '.join(reasons)}. Name the type whose "
-        "pattern the evidence facts show, or none (allow, or monitor when something is "
-        "unusual) when no pattern fits"
+        f"pattern the evidence facts show, {OR_NONE}"
     ]
