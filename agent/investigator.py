@@ -128,6 +128,7 @@ class Investigator:
         self.render_options = RenderOptions(
             token_budget=min(settings.render_token_budget, case_budget),
             compact_timeline=prompt.compact_timeline,
+            baseline_facts=prompt.baseline_facts,
         )
         self.context = Context(
             chat=chat_model,
@@ -138,7 +139,9 @@ class Investigator:
             detector_version=detector.version if detector is not None else "unknown",
             render_options=self.render_options,
             example_render_options=RenderOptions(
-                token_budget=EXAMPLE_TOKEN_BUDGET, compact_timeline=prompt.compact_timeline
+                token_budget=EXAMPLE_TOKEN_BUDGET,
+                compact_timeline=prompt.compact_timeline,
+                baseline_facts=prompt.baseline_facts,
             ),
             few_shot_k=settings.few_shot_k,
             max_tokens=settings.llm_max_tokens,

@@ -125,7 +125,7 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             ]
             problems += copied_text_problems(answer, own_words, state.rendered)
         if prompt.check_pattern:
-            problems += pattern_problems(answer.fraud_type, events)
+            problems += pattern_problems(answer.fraud_type, events, prompt.baseline_facts)
         if prompt.check_claims:
             problems += claim_problems(answer.fraud_type, answer.explanation, events)
     update: dict[str, Any] = {"problems": problems, "answers_checked": checked}

@@ -18,14 +18,14 @@ from agent.render.evidence_facts import (
     CREDENTIAL_ACTIONS,
     REFUND_ACTIONS,
     cite,
+    country_before,
+    home_country,
     positions,
 )
 from detectors.events import Event
 
 
-def _lacks(
-    what: str, test: Callable[[Event], bool], fewest: int = 1
-) -> Callable[[list[Event]], str | None]:
+def _lacks(what: str, test: Callable[[Event], bool], fewest: int = 1) -> Rule:
     """A rule: the type needs at least `fewest` events passing `test` (`what`, plural)."""
 
     def rule(events: list[Event]) -> str | None:
@@ -48,18 +48,28 @@ def _buys(events: list[Event]) -> str | None:
     return f"the user bought {times} ({cite(purchases)})"
 
 
-def _no_payment_risk(events: list[Event]) -> str | None:
+Rule = Callable[[list[Event]], str | None]
+CountryAt = Callable[[list[Event], int], str | None]
+
+
+def _no_payment_risk(user_country: CountryAt) -> Rule:
     """Payment fraud is a new account, a just-added instrument or a foreign card: with none of
-    the three the pattern is absent (every payment-fraud case of both simulators has one)."""
-    if any(event.action in ("account_signup", "payment_method_add") for event in events):
-        return None
-    country = None
-    for event in events:
-        country = event.country or country
-        for key in ("billing_country", "card_country"):
-            if key in event.attrs and country is not None and str(event.attrs[key]) != country:
+    the three the pattern is absent (every payment-fraud case of both simulators has one). A
+    card is foreign when its billing country is unlike `user_country` at the event."""
+
+    def rule(events: list[Event]) -> str | None:
+        if any(event.action in ("account_signup", "payment_method_add") for event in events):
+            return None
+        for index, event in enumerate(events):
+            billing = [
+                str(event.attrs[k]) for k in ("billing_country", "card_country") if k in event.attrs
+            ]
+            country = user_country(events, index) if billing else None
+            if country is not None and any(value != country for value in billing):
                 return None
-    return "no signup, no payment method added, and no billing country unlike the user's"
+        return "no signup, no payment method added, and no billing country unlike the user's"
+
+    return rule
 
 
 def _no_five_stars(events: list[Event]) -> str | None:
@@ -71,7 +81,9 @@ def _no_five_stars(events: list[Event]) -> str | None:
     return f"none of its {len(reviews)} rated reviews is 5★ ({cite(reviews)})"
 
 
-RULED_OUT_BY: dict[str, tuple[Callable[[list[Event]], str | None], ...]] = {
+_PAYS = _lacks("payments or purchases", lambda e: e.action in ("payment_attempt", "purchase"))
+
+RULED_OUT_BY: dict[str, tuple[Rule, ...]] = {
     "account_takeover": (
         _lacks(
             "password, email, phone, address, 2FA or payment-method changes",
@@ -85,10 +97,7 @@ RULED_OUT_BY: dict[str, tuple[Callable[[list[Event]], str | None], ...]] = {
             fewest=2,
         ),
     ),
-    "payment_fraud": (
-        _lacks("payments or purchases", lambda e: e.action in ("payment_attempt", "purchase")),
-        _no_payment_risk,
-    ),
+    "payment_fraud": (_PAYS, _no_payment_risk(country_before)),
     "order_brushing": (
         _lacks("purchases", lambda event: event.action == "purchase"),
         _no_five_stars,
@@ -106,21 +115,27 @@ RULED_OUT_BY: dict[str, tuple[Callable[[list[Event]], str | None], ...]] = {
     "click_fraud": (_lacks("ad clicks", lambda event: event.action == "ad_click", fewest=5),),
 }
 """Fraud type → the contradictions that rule it out; `none` has none."""
+BY_HOME_COUNTRY: dict[str, tuple[Rule, ...]] = {
+    **RULED_OUT_BY,
+    "payment_fraud": (_PAYS, _no_payment_risk(home_country)),
+}
+"""The same, a card foreign when unlike the user's home country (prompts with `baseline_facts`)."""
 
 
 OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"
 """How a retry message that refuses a fraud type leaves the way to `none` open."""
 
 
-def ruled_out(fraud_type: str, events: list[Event]) -> list[str]:
+def ruled_out(fraud_type: str, events: list[Event], by_home: bool = False) -> list[str]:
     """Why `events` cannot be `fraud_type` (empty when nothing rules it out)."""
-    reasons = (rule(events) for rule in RULED_OUT_BY.get(fraud_type, ()))
+    rules = BY_HOME_COUNTRY if by_home else RULED_OUT_BY
+    reasons = (rule(events) for rule in rules.get(fraud_type, ()))
     return [reason for reason in reasons if reason is not None]
 
 
-def pattern_problems(fraud_type: str, events: list[Event]) -> list[str]:
+def pattern_problems(fraud_type: str, events: list[Event], by_home: bool = False) -> list[str]:
     """The retry message's error when the case rules out the answer's type."""
-    reasons = ruled_out(fraud_type, events)
+    reasons = ruled_out(fraud_type, events, by_home)
     if not reasons:
         return []
     return [

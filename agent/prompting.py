@@ -83,6 +83,10 @@ class VerdictPrompt:
     """A second `none` answer stands even when its explanation repeats the prompt's words
     ("none of these patterns"): it claims an absence, which the retry invited
     (`accept_plain_none = true`). A first one is still sent back once."""
+    baseline_facts: bool = False
+    """Evidence facts measured against the user's own usual behaviour, and the pattern check
+    of payment_fraud by the user's home country (`baseline_facts = true`; see
+    `RenderOptions.baseline_facts`)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -114,6 +118,7 @@ class VerdictPrompt:
             check_pattern=bool(options.get("check_pattern", False)),
             check_claims=bool(options.get("check_claims", False)),
             accept_plain_none=bool(options.get("accept_plain_none", False)),
+            baseline_facts=bool(options.get("baseline_facts", False)),
             text_version=text_version,
         )
 

@@ -66,6 +66,12 @@ class RenderOptions:
     """Fewer tokens per timeline line, for prompts whose evidence facts carry the pattern: no
     category beside an item, `◀ surprising #k` marks without the detector's nll, and
     `… N more: <actions>` for an omitted stretch."""
+    baseline_facts: bool = False
+    """Evidence facts measured against the user's own usual behaviour: the largest payment's
+    billing country against the user's home country (where most of their events came from),
+    not where they were at the payment (a traveller paying abroad with the card of home is
+    not a foreign card); the browsing rhythm in the busiest session, not over days between
+    visits (which make every history look irregular)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +358,7 @@ def render_case(
         instruction_like=instruction_like,
         type_estimate=estimate[0] if estimate else NO_TYPE_ESTIMATE,
         evidence_facts=describe_evidence(events),
-        evidence_facts_v2=describe_evidence_v2(events),
+        evidence_facts_v2=describe_evidence_v2(events, options.baseline_facts),
         header="\n".join(header),
         brief_facts=brief_facts(events),
         timeline="\n".join(timeline),

@@ -26,6 +26,8 @@ CASH_OUT_WORDS = ("gift", "voucher", "smartphone", "notebook", "laptop", "consol
 """Category words of items that resell easily: what a taken-over account is emptied into."""
 MIN_PACE_EVENTS = 5
 """Rates and gap regularity are only stated for at least this many events."""
+SESSION_BREAK_S = 1800.0
+"""A pause longer than this between two views ends a browsing session."""
 
 
 def cite(indices: list[int]) -> str:
@@ -239,20 +241,45 @@ def review_facts(events: list[Event]) -> list[str]:
     return facts
 
 
-def browsing_facts(events: list[Event]) -> list[str]:
+def _gap_variation(events: list[Event], indices: list[int]) -> float:
+    """Standard deviation of the gaps between these events over their mean (capped)."""
+    gaps = [events[j].ts - events[i].ts for i, j in pairwise(indices)]
+    mean = statistics.fmean(gaps)
+    return min(statistics.pstdev(gaps) / mean, 9.99) if mean > 0 else 0.0
+
+
+def busiest_session(events: list[Event], indices: list[int]) -> list[int]:
+    """The longest run of these events with no pause over SESSION_BREAK_S (the first of
+    equals)."""
+    runs = [[indices[0]]]
+    for earlier, later in pairwise(indices):
+        if events[later].ts - events[earlier].ts > SESSION_BREAK_S:
+            runs.append([])
+        runs[-1].append(later)
+    return max(runs, key=len)
+
+
+def browsing_facts(events: list[Event], by_session: bool = False) -> list[str]:
+    """Views and searches: how many, their pace and rhythm, what else the user did. The gap
+    variation is over all of them, or with `by_session` over the busiest session's only
+    (a bot is regular within a session; days between visits say nothing of a rhythm)."""
     views = positions(events, lambda e: e.action in ("view", "search"))
     if len(views) < MIN_PACE_EVENTS:
         return []
-    gaps = [events[j].ts - events[i].ts for i, j in pairwise(views)]
-    mean = statistics.fmean(gaps)
-    regularity = min(statistics.pstdev(gaps) / mean, 9.99) if mean > 0 else 0.0
+    rhythm = f"gap variation {_gap_variation(events, views):.2f} (0 = machine-regular)"
+    if by_session:
+        session = busiest_session(events, views)
+        span = format_duration(events[session[-1]].ts - events[session[0]].ts)
+        rhythm = f"busiest session {len(session)} in {span}"
+        if len(session) >= MIN_PACE_EVENTS:
+            variation = _gap_variation(events, session)
+            rhythm += f", gap variation {variation:.2f} (0 = machine-regular, 1 = random)"
     categories = {events[i].category for i in views if events[i].category}
     carts = sum(e.action == "add_to_cart" for e in events)
     buys = sum(e.action == "purchase" for e in events)
     return [
-        f"views/searches: {len(views)} ({cite(views)}), {_pace(events, views)}, "
-        f"gap variation {regularity:.2f} (0 = machine-regular), {len(categories)} categories, "
-        f"{carts} add_to_cart, {buys} purchases"
+        f"views/searches: {len(views)} ({cite(views)}), {_pace(events, views)}, {rhythm}, "
+        f"{len(categories)} categories, {carts} add_to_cart, {buys} purchases"
     ]
 
 
@@ -280,14 +307,28 @@ def coupon_facts(events: list[Event]) -> list[str]:
     return [line]
 
 
-def _country_before(events: list[Event], index: int) -> str | None:
+def country_before(events: list[Event], index: int) -> str | None:
     """The country the user was last seen in at or before `index`."""
     return next((e.country for e in reversed(events[: index + 1]) if e.country), None)
 
 
-def payment_risk_facts(events: list[Event]) -> list[str]:
+def home_country(events: list[Event], index: int) -> str | None:
+    """The country most of the user's events up to `index` came from (of equals, the first
+    seen): where the account lives. A traveller paying abroad with the card of home is where
+    they always were; a stolen card's billing country is unlike the account's home."""
+    seen = [event.country for event in events[: index + 1] if event.country]
+    if not seen:
+        return None
+    counts = Counter(seen)
+    most = max(counts.values())
+    return next(country for country in seen if counts[country] == most)
+
+
+def payment_risk_facts(events: list[Event], by_home: bool = False) -> list[str]:
     """The largest payment and what came just before it: signup, the instrument's first
-    appearance, the billing country against the user's (stolen-card evidence, or its absence)."""
+    appearance, the billing country against the user's (stolen-card evidence, or its absence).
+    The user's country is where they were at the payment, or with `by_home` their
+    `home_country` (named so, with where they paid from, when the two differ)."""
     paid = positions(
         events,
         lambda e: (
@@ -332,10 +373,14 @@ def payment_risk_facts(events: list[Event]) -> list[str]:
         ),
         None,
     )
-    country = _country_before(events, top)
-    if billing is not None and country is not None:
-        relation = "=" if billing == country else "≠"
-        line += f", billing country {billing} {relation} user country {country}"
+    country = country_before(events, top)
+    home = home_country(events, top) if by_home else country
+    if billing is not None and home is not None:
+        relation = "=" if billing == home else "≠"
+        whose = "user country" if home == country else "the user's home country"
+        line += f", billing country {billing} {relation} {whose} {home}"
+        if home != country:
+            line += f" (paid from {country})"
     return [line]
 
 
@@ -358,12 +403,16 @@ def describe_evidence(events: list[Event]) -> list[str]:
     return [fact for describe in EVIDENCE_FACTS for fact in describe(events)]
 
 
-def describe_evidence_v2(events: list[Event]) -> list[str]:
+def describe_evidence_v2(events: list[Event], baseline: bool = False) -> list[str]:
     """`describe_evidence` plus the largest payment and its context (`payment_risk_facts`),
-    placed after the purchase facts: what `verdict_v4` shows."""
+    placed after the purchase facts: what `verdict_v4` shows. With `baseline`, the payment
+    and browsing facts are measured against the user's usual behaviour (`verdict_v10`)."""
     facts = []
     for describe in EVIDENCE_FACTS:
-        facts += describe(events)
+        if baseline and describe is browsing_facts:
+            facts += browsing_facts(events, by_session=True)
+        else:
+            facts += describe(events)
         if describe is purchase_facts:
-            facts += payment_risk_facts(events)
+            facts += payment_risk_facts(events, by_home=baseline)
     return facts

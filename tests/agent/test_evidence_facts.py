@@ -7,6 +7,8 @@ from typing import Any
 from agent_doubles import T0, card_testing_sequence, make_sequence
 
 from agent.render.evidence_facts import (
+    browsing_facts,
+    busiest_session,
     by_surprise,
     cite,
     cited_indices,
@@ -100,6 +102,53 @@ def test_the_largest_payment_is_placed_after_signup_and_its_new_instrument() -> 
         fact for fact in describe_evidence_v2(events) if fact.startswith("largest payment")
     ]
     assert not any(fact.startswith("largest payment") for fact in describe_evidence(events))
+
+
+def test_by_home_the_billing_country_is_set_against_where_the_user_lives() -> None:
+    """A traveller: logins at home in CN, then in JP, paying with the card of home."""
+    records: list[dict[str, Any]] = [
+        {"ts": T0 + 86_400 * i, "action": "login", "status": "success", "country": "CN"}
+        for i in range(3)
+    ]
+    records.append({"ts": T0 + 4 * 86_400, "action": "login", "status": "success", "country": "JP"})
+    paid = {"ts": T0 + 4 * 86_400 + 60, "action": "payment_attempt", "amount": 80.0,
+            "status": "approved", "attrs": {"billing_country": "CN"}}  # fmt: skip
+    events = make_sequence([*records, paid]).events
+    assert payment_risk_facts(events) == [
+        "largest payment: 80.00 USD (e4), billing country CN ≠ user country JP"
+    ]
+    assert payment_risk_facts(events, by_home=True) == [
+        "largest payment: 80.00 USD (e4), billing country CN = the user's home country CN "
+        "(paid from JP)"
+    ]
+    assert describe_evidence_v2(events, baseline=True)[-1].endswith("(paid from JP)")
+    at_home = make_sequence([*records[:3], {**paid, "ts": T0 + 3 * 86_400}]).events
+    assert payment_risk_facts(at_home, by_home=True) == payment_risk_facts(at_home)
+
+
+def _visits(gaps_s: list[float]) -> list[dict[str, Any]]:
+    """Views `gaps_s` apart, as they come."""
+    records, ts = [], T0
+    for index, gap in enumerate(gaps_s):
+        ts += gap
+        records.append({"ts": ts, "action": "view", "item_id": f"i{index}", "category": "c"})
+    return records
+
+
+def test_by_session_the_rhythm_is_the_busiest_sessions_not_the_days_between_visits() -> None:
+    """A bot's 6 views 10 s apart after a few visits days apart: irregular over the whole
+    history, machine-regular in its session."""
+    events = make_sequence(_visits([0, 86_400, 3 * 86_400, 86_400] + [10.0] * 6)).events
+    views = list(range(len(events)))
+    assert busiest_session(events, views) == views[3:]
+    assert "gap variation 1.72 (0 = machine-regular)" in browsing_facts(events)[0]
+    assert browsing_facts(events, by_session=True) == [
+        "views/searches: 10 (e0–e9), median gap 10s, peak 7 in a minute, busiest session 7 in "
+        "1m00s, gap variation 0.00 (0 = machine-regular, 1 = random), 1 categories, "
+        "0 add_to_cart, 0 purchases"
+    ]
+    short = make_sequence(_visits([0, 86_400, 86_400, 86_400, 86_400, 5.0])).events
+    assert "busiest session 2 in 5s, 1 categories" in browsing_facts(short, by_session=True)[0]
 
 
 def test_declined_payments_are_not_the_largest_payment() -> None:

@@ -70,6 +70,30 @@ def test_payment_fraud_needs_a_new_account_a_new_instrument_or_a_foreign_card() 
         assert ruled_out("payment_fraud", make_sequence(records).events) == []
 
 
+def _traveller(billing: str) -> list[dict[str, object]]:
+    """Three logins at home in CN, then one in JP and a payment billed in `billing`."""
+    records: list[dict[str, object]] = [
+        {"ts": T0 + 86_400 * i, "action": "login", "status": "success", "country": "CN"}
+        for i in range(3)
+    ]
+    return [
+        *records,
+        {"ts": T0 + 4 * 86_400, "action": "login", "status": "success", "country": "JP"},
+        {"ts": T0 + 4 * 86_400 + 60, "action": "payment_attempt", "amount": 80.0,
+         "status": "approved", "payment_method": "card:1", "billing_country": billing},
+    ]  # fmt: skip
+
+
+def test_a_traveller_paying_with_the_card_of_home_is_not_payment_fraud_by_home_country() -> None:
+    home_card = make_sequence(_traveller("CN")).events
+    assert ruled_out("payment_fraud", home_card) == []  # CN ≠ JP, where the user was
+    assert ruled_out("payment_fraud", home_card, by_home=True) == [
+        "no signup, no payment method added, and no billing country unlike the user's"
+    ]
+    foreign_card = make_sequence(_traveller("BR")).events
+    assert ruled_out("payment_fraud", foreign_card, by_home=True) == []
+
+
 def test_one_refund_is_not_refund_abuse() -> None:
     records = [
         {"ts": T0 + i, "action": "purchase", "item_id": f"i{i}", "amount": 10.0} for i in range(5)
@@ -94,12 +118,13 @@ def test_every_fraud_type_has_its_rules() -> None:
     assert set(RULED_OUT_BY) == set(FRAUD_TYPES) - {"none"}
 
 
+@pytest.mark.parametrize("by_home", [False, True])
 @pytest.mark.parametrize("name", ["sim_v1_test", "sim_v2_test", "sim_v2_dev"])
-def test_no_labelled_fraud_case_is_ruled_out_under_its_own_type(name: str) -> None:
+def test_no_labelled_fraud_case_is_ruled_out_under_its_own_type(name: str, by_home: bool) -> None:
     cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
     fraud = [case for case in cases if case.is_fraud]
     assert len(fraud) >= 60
-    refuted = [case.case_id for case in fraud if ruled_out(case.fraud_type, case.events)]
+    refuted = [c.case_id for c in fraud if ruled_out(c.fraud_type, c.events, by_home)]
     assert refuted == []
 
 
@@ -124,6 +149,32 @@ def test_an_answer_its_case_rules_out_is_asked_again_and_the_reason_is_sent(
         "scraping_bot does not fit this case: the user bought 2 times (e40–e41)"
         in (chat.requests[1][-1]["content"])
     )
+
+
+@pytest.mark.parametrize(("version", "calls"), [("verdict_v9", 1), ("verdict_v10", 2)])
+def test_from_v10_a_traveller_called_payment_fraud_is_asked_again(
+    tmp_path: Path, version: str, calls: int
+) -> None:
+    chat = ScriptedChatModel(
+        [
+            answer_json("payment_fraud", "block_account", ["e3", "e4"], 0.9,
+                        "payment_fraud (block_account): login from JP (e3), then a payment "
+                        "billed in CN (e4)"),
+            answer_json("none", "monitor", ["e3", "e4"], 0.7,
+                        "none (monitor): a login from JP (e3), paid with the card of home (e4)"),
+        ]
+    )  # fmt: skip
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_traveller("CN"))))
+
+    assert verdict.llm_calls == calls
+    first_prompt = chat.requests[0][-1]["content"]
+    facts = "billing country CN = the user's home country CN (paid from JP)"
+    assert (facts in first_prompt) == (version == "verdict_v10")
+    if calls == 2:
+        assert (verdict.fraud_type, verdict.action) == ("none", "monitor")
+        assert "payment_fraud does not fit this case" in chat.requests[1][-1]["content"]
 
 
 def test_prompts_without_the_check_keep_the_answer(tmp_path: Path) -> None:
