@@ -7,13 +7,15 @@ requests" for a case without a refund. Every event kind the explanation names ("
 requests", "5★ reviews", "failed logins", "ad clicks"), with the count written before it
 when there is one, is a claim: a kind the case does not have, or more of it than the case
 has, is a claim the case refutes, and the answer is sent back once with what the case does
-show. A count may be of a subset ("3 purchases of the same item" among 5), so only
-over-counting refutes; negated mentions ("no refunds", "without a purchase") claim nothing.
+show. A count may be of a subset ("3 purchases" among 5), so only over-counting refutes;
+"of the same item" counts the events of the one item the case has most of; negated mentions
+("no refunds", "without a purchase") claim nothing.
 An answer of `none` explains what is unusual and what is missing, and is not checked."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,6 +90,10 @@ _STARS = re.compile(r"([1-5])\s*★\s*$")
 _LABEL = re.compile(r"^\s*:\s*(\d[\d,]*)?")
 """A kind followed by a colon labels what comes next: its count ("payment attempts: 30") or
 a list of facts ("credential or address changes: …")."""
+_SAME_ITEM = re.compile(
+    r"^\s+(?:of|for|on)\s+(?:the\s+)?(?:same|one|a single)\s+(?:item|product)\b"
+)
+"""A kind followed by "of the same item" ("4 purchases of the same item"): repeats of one."""
 _WORD = re.compile(r"[\w★-]+")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -101,18 +107,26 @@ class Claim:
     """Only reviews of this rating ("5★ reviews")."""
     count: int | None
     """At least this many ("7 refund requests"); None: at least one."""
+    same_item: bool = False
+    """All of one item ("4 purchases of the same item")."""
 
     def refuted_by(self, events: list[Event]) -> str | None:
         """What the case shows instead, when it shows less than claimed."""
-        has = sum(
-            self.kind.test(event) and (self.stars is None or event.rating == self.stars)
+        matching = [
+            event
             for event in events
-        )
+            if self.kind.test(event) and (self.stars is None or event.rating == self.stars)
+        ]
+        has = len(matching)
+        if self.same_item:
+            has = max(Counter(event.item_id for event in matching).values(), default=0)
         wanted = 1 if self.count is None else self.count
         if has >= wanted:
             return None
         named = f"{self.stars}★ {self.kind.name}" if self.stars else self.kind.name
         stated = f"{self.count} {named}" if self.count is not None else named
+        if self.same_item:
+            return f"{stated} of the same item (the case has at most {has} of one item)"
         return f"{stated} (the case has {has})"
 
 
@@ -152,7 +166,8 @@ def _claim_at(before: str, after: str, kind: EventKind) -> Claim | None:
     number = int(written.replace(",", "")) if written is not None else None
     if number == 0:
         return None
-    return Claim(kind, int(stars.group(1)) if stars else None, number)
+    same_item = _SAME_ITEM.match(after) is not None
+    return Claim(kind, int(stars.group(1)) if stars else None, number, same_item)
 
 
 def claim_problems(fraud_type: str, explanation: str, events: list[Event]) -> list[str]:

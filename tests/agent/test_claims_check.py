@@ -41,7 +41,22 @@ def _summary(explanation: str) -> list[tuple[str, int | None, int | None]]:
 def test_the_definition_written_as_facts_is_refuted_with_what_the_case_has() -> None:
     problems = claim_problems("order_brushing", DEFINITION_AS_FACTS, _traveller())
     assert len(problems) == 1
-    assert "5★ reviews (the case has 0); 3 purchases (the case has 2)" in problems[0]
+    assert (
+        "5★ reviews (the case has 0); 3 purchases of the same item (the case has at most 1 of "
+        "one item)"
+    ) in problems[0]
+
+
+def test_repeats_of_one_item_are_counted_on_that_item() -> None:
+    """ "of the same item" is the brushing claim: repeat orders of one item, not several."""
+    records = [{"ts": T0 + i, "action": "purchase", "item_id": item} for i, item in
+               enumerate(("a", "b", "a", "c", "a"))]  # fmt: skip
+    events = make_sequence(records).events
+    repeats = "3 purchases of the same item (e0, e2, e4)"
+    assert claim_problems("order_brushing", repeats, events) == []
+    assert claim_problems("order_brushing", "5 purchases (e0–e4)", events) == []
+    refuted = claim_problems("order_brushing", "4 purchases of one item", events)
+    assert "4 purchases of the same item (the case has at most 3 of one item)" in refuted[0]
 
 
 def test_counts_ratings_and_labels_are_read_as_written() -> None:
@@ -128,4 +143,4 @@ def test_a_refuted_claim_is_asked_again_with_what_the_case_shows(tmp_path: Path)
 
     assert (verdict.fraud_type, verdict.action, verdict.llm_calls) == ("none", "monitor", 2)
     retry = chat.requests[1][-1]["content"]
-    assert "5★ reviews (the case has 0); 3 purchases (the case has 2)" in retry
+    assert "5★ reviews (the case has 0); 3 purchases of the same item" in retry
