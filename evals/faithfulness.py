@@ -7,6 +7,7 @@ import re
 
 from agent.grounding import case_text
 from agent.render.case import RenderOptions, render_case
+from agent.render.evidence_facts import describe_evidence_v2
 from agent.verdict import Verdict
 from detectors.events import Event
 from detectors.scores import SequenceScore
@@ -86,9 +87,10 @@ def numbers_in(text: str) -> list[float]:
 
 def stated_numbers_match(verdict: Verdict, sequence: Sequence, score: SequenceScore | None) -> bool:
     """Every number the explanation states appears in the case as fully rendered (every list of
-    facts and the whole timeline)."""
+    facts, those measured against the user's baseline too, and the whole timeline)."""
     case = render_case(sequence, score, RenderOptions(token_budget=1_000_000))
-    known = numbers_in(case_text(case))
+    baseline = describe_evidence_v2(sequence.events, baseline=True)
+    known = numbers_in("\n".join([case_text(case), *baseline]))
     return all(
         any(math.isclose(stated, value, abs_tol=0.006) for value in known)
         for stated in numbers_in(verdict.explanation)

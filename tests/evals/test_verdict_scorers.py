@@ -85,6 +85,17 @@ def test_numbers_in_the_explanation_must_appear_in_the_case() -> None:
     assert not stated_numbers_match(wrong, sequence, None)
 
 
+def test_numbers_of_the_facts_measured_against_the_users_baseline_count_as_the_cases() -> None:
+    """verdict_v10's browsing fact: the busiest session (7 views 13 s apart) after three visits
+    a day apart; its count is the case's though the default rendering does not show it."""
+    views = [{"ts": T0 + 86_400 * day, "action": "view", "item_id": f"d{day}"} for day in range(3)]
+    views += [
+        {"ts": T0 + 3 * 86_400 + 13 * i, "action": "view", "item_id": f"i{i}"} for i in range(7)
+    ]
+    stated = _verdict("scraping_bot", ["e3"], "busiest session 7 in 1m18s (e3)")
+    assert stated_numbers_match(stated, make_sequence(views), None)
+
+
 def test_scorers_fill_their_fields_and_skip_faithfulness_for_a_fallback() -> None:
     sequence = card_testing_sequence()
     score = sequence_score(sequence)
