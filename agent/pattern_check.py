@@ -24,6 +24,11 @@ from agent.render.evidence_facts import (
 )
 from detectors.events import Event
 
+Rule = Callable[[list[Event]], str | None]
+"""Why a case cannot be a type, or None when this rule does not rule it out."""
+CountryAt = Callable[[list[Event], int], str | None]
+"""The user's country at an event (where they were, or where they live)."""
+
 
 def _lacks(what: str, test: Callable[[Event], bool], fewest: int = 1) -> Rule:
     """A rule: the type needs at least `fewest` events passing `test` (`what`, plural)."""
@@ -46,10 +51,6 @@ def _buys(events: list[Event]) -> str | None:
         return None
     times = "once" if len(purchases) == 1 else f"{len(purchases)} times"
     return f"the user bought {times} ({cite(purchases)})"
-
-
-Rule = Callable[[list[Event]], str | None]
-CountryAt = Callable[[list[Event], int], str | None]
 
 
 def _no_payment_risk(user_country: CountryAt) -> Rule:
