@@ -266,7 +266,6 @@ def browsing_facts(events: list[Event], by_session: bool = False) -> list[str]:
     views = positions(events, lambda e: e.action in ("view", "search"))
     if len(views) < MIN_PACE_EVENTS:
         return []
-    rhythm = f"gap variation {_gap_variation(events, views):.2f} (0 = machine-regular)"
     if by_session:
         session = busiest_session(events, views)
         span = format_duration(events[session[-1]].ts - events[session[0]].ts)
@@ -274,6 +273,8 @@ def browsing_facts(events: list[Event], by_session: bool = False) -> list[str]:
         if len(session) >= MIN_PACE_EVENTS:
             variation = _gap_variation(events, session)
             rhythm += f", gap variation {variation:.2f} (0 = machine-regular, 1 = random)"
+    else:
+        rhythm = f"gap variation {_gap_variation(events, views):.2f} (0 = machine-regular)"
     categories = {events[i].category for i in views if events[i].category}
     carts = sum(e.action == "add_to_cart" for e in events)
     buys = sum(e.action == "purchase" for e in events)
