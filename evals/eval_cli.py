@@ -78,6 +78,9 @@ def eval_run(
     ] = None,
     detector: Annotated[Path | None, typer.Option(help="Trained detector folder.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
+    skip: Annotated[
+        int, typer.Option(min=0, help="Leave out the first N selected cases (before --limit).")
+    ] = 0,
     per_type: Annotated[
         int | None,
         typer.Option(min=1, help="Only the first N cases of each fraud type (a balanced subset)."),
@@ -126,7 +129,7 @@ def eval_run(
     if not cases.is_file():
         raise typer.BadParameter(f"case file not found: {cases}", param_hint="--cases")
     try:
-        dataset = Dataset.load(cases, CaseSelection(limit, per_type, tag))
+        dataset = Dataset.load(cases, CaseSelection(limit, per_type, tag, skip))
     except DatasetError as error:
         raise typer.BadParameter(str(error)) from None
     lstm = load_detector(settings.detector_dir)

@@ -139,6 +139,7 @@ class RunDir:
                 "limit",
                 "per_type",
                 "tag",
+                "skip",
                 "type_guess",
                 "fewshot_library",
             ):

@@ -28,19 +28,22 @@ class DatasetError(ValueError):
 @dataclass(frozen=True, slots=True)
 class CaseSelection:
     """Which cases of a file a run takes: those carrying `tag` (all when None), then the first
-    `per_type` of each fraud type in file order, then the first `limit`."""
+    `per_type` of each fraud type in file order, then `limit` of them after the first `skip`
+    (a held-out slice: `--skip 60 --limit 60` after a run on the first 60)."""
 
     limit: int | None = None
     per_type: int | None = None
     tag: str | None = None
+    skip: int = 0
 
     @classmethod
     def recorded(cls, info: dict[str, Any]) -> CaseSelection:
-        """The selection a run.json records (runs before `tag` existed took every tag)."""
-        return cls(info.get("limit"), info.get("per_type"), info.get("tag"))
+        """The selection a run.json records (runs before `tag` and `skip` existed took every
+        tag and skipped none)."""
+        return cls(info.get("limit"), info.get("per_type"), info.get("tag"), info.get("skip", 0))
 
     def describe(self) -> dict[str, Any]:
-        return {"limit": self.limit, "per_type": self.per_type, "tag": self.tag}
+        return {"limit": self.limit, "per_type": self.per_type, "tag": self.tag, "skip": self.skip}
 
     def apply(self, cases: list[Case]) -> list[Case]:
         if self.tag is not None:
@@ -53,6 +56,7 @@ class CaseSelection:
                     taken[case.fraud_type] += 1
                     kept.append(case)
             cases = kept
+        cases = cases[self.skip :]
         return cases[: self.limit] if self.limit else cases
 
 

@@ -1,4 +1,4 @@
-"""Choosing the cases of an eval run: by tag, balanced per fraud type, then limited."""
+"""Choosing the cases of an eval run: by tag, balanced per fraud type, then a slice."""
 
 from __future__ import annotations
 
@@ -41,7 +41,15 @@ def test_tag_keeps_only_the_cases_carrying_it_before_the_limit() -> None:
     assert CaseSelection(tag="no_such_tag").apply(cases) == []
 
 
+def test_skip_leaves_out_the_first_selected_cases_before_the_limit() -> None:
+    tags = [["hard_negative"], None, ["hard_negative"], ["hard_negative"], ["hard_negative"]]
+    cases = [_case(n, "none", tag) for n, tag in enumerate(tags)]
+    held_out = CaseSelection(tag="hard_negative", skip=1, limit=2).apply(cases)
+    assert _ids(held_out) == ["c2", "c3"]
+    assert CaseSelection(skip=5).apply(cases) == []
+
+
 def test_the_selection_run_json_records_reads_back_and_old_runs_took_every_tag() -> None:
-    selection = CaseSelection(limit=4, per_type=2, tag="hard_negative")
+    selection = CaseSelection(limit=4, per_type=2, tag="hard_negative", skip=60)
     assert CaseSelection.recorded(selection.describe()) == selection
     assert CaseSelection.recorded({"limit": None, "per_type": 3}) == CaseSelection(per_type=3)
