@@ -15,6 +15,7 @@ from agent.fallback import detector_type_guess, fallback_explanation
 from agent.grounding import copied_text_problems, grounding_problems
 from agent.llm.client import ChatMessage
 from agent.pattern_check import pattern_problems
+from agent.pattern_shown import none_problems
 from agent.policy import PolicyInput
 from agent.prompting import FewShotExample
 from agent.render import case as render
@@ -107,7 +108,8 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     prompt, (prompts with `check_pattern`) the case must not rule out the type named and
     (`check_claims`) a fraud answer must not state events the case does not have; a failed
     answer is retried once with the error, then falls back (`accept_plain_none`: a second
-    `none` answer in the prompt's words stands)."""
+    `none` answer in the prompt's words stands, unless (`check_none`) the case shows a type's
+    whole pattern)."""
     if state.fallback_reason is not None:
         return {}
     assert state.rendered is not None
@@ -128,6 +130,8 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             problems += pattern_problems(answer.fraud_type, events, prompt.baseline_facts)
         if prompt.check_claims:
             problems += claim_problems(answer.fraud_type, answer.explanation, events)
+        if prompt.check_none:
+            problems += none_problems(answer.fraud_type, events)
     update: dict[str, Any] = {"problems": problems, "answers_checked": checked}
     if not problems:
         return update

@@ -87,6 +87,9 @@ class VerdictPrompt:
     """Evidence facts measured against the user's own usual behaviour, and the pattern check
     of payment_fraud by the user's home country (`baseline_facts = true`; see
     `RenderOptions.baseline_facts`)."""
+    check_none: bool = False
+    """A `none` answer on a case that shows a type's whole pattern is sent back, and a second
+    one falls back (`check_none = true`; see agent.pattern_shown)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -119,6 +122,7 @@ class VerdictPrompt:
             check_claims=bool(options.get("check_claims", False)),
             accept_plain_none=bool(options.get("accept_plain_none", False)),
             baseline_facts=bool(options.get("baseline_facts", False)),
+            check_none=bool(options.get("check_none", False)),
             text_version=text_version,
         )
 

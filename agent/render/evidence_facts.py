@@ -139,7 +139,7 @@ def login_facts(events: list[Event]) -> list[str]:
     return facts
 
 
-def _at_quantity_limit(event: Event) -> bool:
+def at_quantity_limit(event: Event) -> bool:
     """Bought at the item's `max_per_order` (attrs are data from outside: checked, not trusted)."""
     limit, quantity = event.attrs.get("max_per_order"), event.quantity
     if quantity is None or not isinstance(limit, int | float | str):
@@ -167,7 +167,7 @@ def purchase_facts(events: list[Event]) -> list[str]:
         ids = [i for i in purchases if events[i].item_id == item]
         seen = "viewed before" if item in viewed else "never viewed"
         facts.append(f"same item bought {count}× ({cite(ids)}), {seen}")
-    maxed = [i for i in purchases if _at_quantity_limit(events[i])]
+    maxed = [i for i in purchases if at_quantity_limit(events[i])]
     if maxed:
         releases = sum(events[i].attrs.get("release") is not None for i in maxed)
         facts.append(
@@ -209,10 +209,8 @@ def refund_facts(events: list[Event]) -> list[str]:
     return [line]
 
 
-def review_facts(events: list[Event]) -> list[str]:
-    reviews = positions(events, lambda e: e.action == "review")
-    if not reviews:
-        return []
+def reviews_unbought(events: list[Event]) -> list[int]:
+    """Positions of the reviews of an item the user had not bought before."""
     bought_before: set[str] = set()
     unbought = []
     for index, event in enumerate(events):
@@ -220,6 +218,14 @@ def review_facts(events: list[Event]) -> list[str]:
             bought_before.add(event.item_id)
         elif event.action == "review" and event.item_id not in bought_before:
             unbought.append(index)
+    return unbought
+
+
+def review_facts(events: list[Event]) -> list[str]:
+    reviews = positions(events, lambda e: e.action == "review")
+    if not reviews:
+        return []
+    unbought = reviews_unbought(events)
     ratings = Counter(events[i].rating for i in reviews if events[i].rating is not None)
     stars = ", ".join(f"{count}× {rating}★" for rating, count in sorted(ratings.items()))
     line = f"reviews: {len(reviews)} ({cite(reviews)}), {stars or 'no ratings'}"
@@ -241,7 +247,7 @@ def review_facts(events: list[Event]) -> list[str]:
     return facts
 
 
-def _gap_variation(events: list[Event], indices: list[int]) -> float:
+def gap_variation(events: list[Event], indices: list[int]) -> float:
     """Standard deviation of the gaps between these events over their mean (capped)."""
     gaps = [events[j].ts - events[i].ts for i, j in pairwise(indices)]
     mean = statistics.fmean(gaps)
@@ -271,10 +277,10 @@ def browsing_facts(events: list[Event], by_session: bool = False) -> list[str]:
         span = format_duration(events[session[-1]].ts - events[session[0]].ts)
         rhythm = f"busiest session {len(session)} in {span}"
         if len(session) >= MIN_PACE_EVENTS:
-            variation = _gap_variation(events, session)
+            variation = gap_variation(events, session)
             rhythm += f", gap variation {variation:.2f} (0 = machine-regular, 1 = random)"
     else:
-        rhythm = f"gap variation {_gap_variation(events, views):.2f} (0 = machine-regular)"
+        rhythm = f"gap variation {gap_variation(events, views):.2f} (0 = machine-regular)"
     categories = {events[i].category for i in views if events[i].category}
     carts = sum(e.action == "add_to_cart" for e in events)
     buys = sum(e.action == "purchase" for e in events)

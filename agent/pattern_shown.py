@@ -1,0 +1,128 @@
+"""The fraud patterns a case shows plainly, computed by code: a `none` answer there is sent back.
+
+The mirror of `pattern_check`: there the case rules out the type an answer names; here the case
+shows the whole of a type's pattern, so an answer that no pattern fits contradicts it. Each
+floor sits above what any honest user of the project's case sets shows (sim_v1 and sim_v2, dev
+and test, hard negatives included: none of their 2,700 legitimate users shows one), and each
+pattern is the taxonomy's own (FORMATS.md §3). Account takeover, payment fraud and order
+brushing have none: their evidence is a sequence to weigh, not a count. The model still names
+the type; the check only refuses `none` (with `accept_plain_none` a second `none` on such a
+case falls back to a person)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agent.render.evidence_facts import (
+    MIN_PACE_EVENTS,
+    REFUND_ACTIONS,
+    at_quantity_limit,
+    busiest_session,
+    cite,
+    gap_variation,
+    positions,
+    reviews_unbought,
+)
+from detectors.events import Event
+
+Shown = Callable[[list[Event]], str | None]
+"""What the case shows of one type's pattern, citing events, or None when it falls short."""
+
+DAY_S = 86_400.0
+MACHINE_REGULAR = 0.35
+"""Gap variation below this is a machine's rhythm (both simulators' bots: ≤ 0.25; a person's
+exponential gaps: about 1)."""
+
+
+def _declines_on_many_cards(events: list[Event]) -> str | None:
+    declined = positions(events, lambda e: e.action == "payment_attempt" and e.status == "declined")
+    cards = {events[i].payment_method for i in declined if events[i].payment_method}
+    if len(declined) < 3 or len(cards) < 3:
+        return None
+    return (
+        f"{len(declined)} declined payment attempts on {len(cards)} instruments ({cite(declined)})"
+    )
+
+
+def _regular_browsing_without_buying(events: list[Event]) -> str | None:
+    views = positions(events, lambda e: e.action in ("view", "search"))
+    if len(views) < MIN_PACE_EVENTS or any(e.action == "purchase" for e in events):
+        return None
+    session = busiest_session(events, views)
+    variation = gap_variation(events, session) if len(session) >= 2 else 1.0
+    if len(session) < 40 or variation >= MACHINE_REGULAR:
+        return None
+    return (
+        f"{len(session)} views or searches in one session at a machine-regular pace (gap "
+        f"variation {variation:.2f}) ({cite(session)}), and no purchase"
+    )
+
+
+def _clicks_without_installs(events: list[Event]) -> str | None:
+    clicks = positions(events, lambda e: e.action == "ad_click")
+    if len(clicks) < 10 or any(e.action == "app_install" for e in events):
+        return None
+    return f"{len(clicks)} ad clicks ({cite(clicks)}) and no app install"
+
+
+def _refunds_of_most_orders(events: list[Event]) -> str | None:
+    refunds = positions(events, lambda e: e.action in REFUND_ACTIONS)
+    purchases = sum(e.action == "purchase" for e in events)
+    if len(refunds) < 4 or 2 * len(refunds) < purchases:
+        return None
+    return f"{len(refunds)} refunds or returns ({cite(refunds)}) after {purchases} purchases"
+
+
+def _reviews_without_purchases(events: list[Event]) -> str | None:
+    unbought = reviews_unbought(events)
+    if len(unbought) < 3:
+        return None
+    return f"{len(unbought)} reviews of items not bought before ({cite(unbought)})"
+
+
+def _maximum_quantity_buys(events: list[Event]) -> str | None:
+    maxed = positions(events, lambda e: e.action == "purchase" and at_quantity_limit(e))
+    if len(maxed) < 3:
+        return None
+    return f"{len(maxed)} maximum-quantity purchases ({cite(maxed)})"
+
+
+def _coupon_spray(events: list[Event]) -> str | None:
+    """At least 4 coupon redemptions of at least 3 codes within one day."""
+    redeems = positions(events, lambda e: e.action == "coupon_redeem")
+    for first, start in enumerate(redeems):
+        day = [i for i in redeems[first:] if events[i].ts - events[start].ts <= DAY_S]
+        codes = {str(events[i].attrs.get("coupon")) for i in day}
+        if len(day) >= 4 and len(codes) >= 3:
+            return f"{len(day)} coupon redemptions of {len(codes)} codes within a day ({cite(day)})"
+    return None
+
+
+SHOWN_BY: dict[str, Shown] = {
+    "card_testing": _declines_on_many_cards,
+    "scraping_bot": _regular_browsing_without_buying,
+    "click_fraud": _clicks_without_installs,
+    "refund_abuse": _refunds_of_most_orders,
+    "fake_review": _reviews_without_purchases,
+    "reseller_scalping": _maximum_quantity_buys,
+    "promo_abuse": _coupon_spray,
+}
+"""Fraud type → what shows its whole pattern."""
+
+
+def shown_patterns(events: list[Event]) -> dict[str, str]:
+    """The types whose pattern `events` show, each with what shows it."""
+    found = ((fraud_type, shows(events)) for fraud_type, shows in SHOWN_BY.items())
+    return {fraud_type: reason for fraud_type, reason in found if reason is not None}
+
+
+def none_problems(fraud_type: str, events: list[Event]) -> list[str]:
+    """The retry message's error when the answer is `none` but the case shows a pattern."""
+    shown = shown_patterns(events) if fraud_type == "none" else {}
+    if not shown:
+        return []
+    patterns = "; ".join(f"{kind}'s pattern: {reason}" for kind, reason in shown.items())
+    return [
+        f"none does not fit this case: it shows {patterns}. Name the type whose pattern the "
+        "evidence facts show"
+    ]

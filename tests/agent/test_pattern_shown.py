@@ -1,0 +1,122 @@
+"""A `none` answer on a case that shows a type's whole pattern is sent back with what it shows,
+and a second one falls back; no legitimate user of the case sets shows a pattern, and no fraud
+case shows another type's."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from agent_doubles import T0, FixedScreener, ScriptedChatModel, answer_json, make_sequence
+
+from agent.investigator import Investigator
+from agent.pattern_shown import none_problems, shown_patterns
+from agent.settings import Settings
+from detectors.loading import read_cases
+
+DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
+
+
+def _card_tester() -> list[dict[str, object]]:
+    """Three small payments declined on three cards, hours apart (low and slow)."""
+    return [
+        {"ts": T0 + 3600 * i, "action": "payment_attempt", "amount": 2.0 + i,
+         "payment_method": f"card:{i}", "status": "declined"}
+        for i in range(3)
+    ]  # fmt: skip
+
+
+def _viewer(gap: float, jitter: float, views: int = 40) -> list[dict[str, object]]:
+    """Views `gap` seconds apart, every other gap stretched by `jitter` (0: machine-regular)."""
+    records: list[dict[str, object]] = []
+    ts = T0
+    for i in range(views):
+        records.append({"ts": ts, "action": "view", "item_id": f"i{i}"})
+        ts += gap * (1 + (jitter if i % 2 else -jitter))
+    return records
+
+
+def test_declines_on_three_cards_show_card_testing_with_the_events() -> None:
+    events = make_sequence(_card_tester()).events
+    assert shown_patterns(events) == {
+        "card_testing": "3 declined payment attempts on 3 instruments (e0–e2)"
+    }
+    assert none_problems("none", events) == [
+        "none does not fit this case: it shows card_testing's pattern: 3 declined payment "
+        "attempts on 3 instruments (e0–e2). Name the type whose pattern the evidence facts show"
+    ]
+    assert none_problems("card_testing", events) == []
+
+
+def test_two_declines_on_the_same_card_show_nothing() -> None:
+    events = make_sequence(_card_tester()[:2]).events
+    assert shown_patterns(events) == {}
+
+
+def test_regular_browsing_shows_a_bot_and_a_persons_rhythm_or_a_purchase_does_not() -> None:
+    regular = make_sequence(_viewer(gap=20, jitter=0.1)).events
+    assert list(shown_patterns(regular)) == ["scraping_bot"]
+    human = make_sequence(_viewer(gap=20, jitter=0.9)).events
+    assert shown_patterns(human) == {}
+    bought = [*_viewer(gap=20, jitter=0.1), {"ts": T0 + 900, "action": "purchase",
+                                             "item_id": "i1"}]  # fmt: skip
+    assert shown_patterns(make_sequence(bought).events) == {}
+    assert shown_patterns(make_sequence(_viewer(gap=20, jitter=0.1, views=39)).events) == {}
+
+
+@pytest.mark.parametrize("name", ["sim_v1_dev", "sim_v1_test", "sim_v2_dev", "sim_v2_test"])
+def test_no_legitimate_user_shows_a_pattern_and_no_fraud_another_types(name: str) -> None:
+    cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
+    honest = [case for case in cases if not case.is_fraud]
+    assert len(honest) >= 200
+    assert [case.case_id for case in honest if shown_patterns(case.events)] == []
+    fraud = [case for case in cases if case.is_fraud]
+    shown = {case.case_id: set(shown_patterns(case.events)) for case in fraud}
+    assert [c.case_id for c in fraud if shown[c.case_id] - {c.fraud_type}] == []
+    # The check is not idle: most of the fraud shows its own pattern.
+    assert sum(c.fraud_type in shown[c.case_id] for c in fraud) >= len(fraud) // 2
+
+
+PLAIN_NONE = "none: none of these patterns. Action allow, or monitor when something is unusual."
+
+
+@pytest.mark.parametrize(("version", "calls", "outcome"), [
+    ("verdict_v10", 2, ("none", "allow")),
+    ("verdict_v11", 2, (None, "manual_review")),
+])  # fmt: skip
+def test_from_v11_a_plain_none_on_a_shown_pattern_is_asked_again_then_falls_back(
+    tmp_path: Path, version: str, calls: int, outcome: tuple[str | None, str]
+) -> None:
+    chat = ScriptedChatModel([answer_json("none", "allow", ["e0"], 0.9, PLAIN_NONE)] * 2)
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_card_tester())))
+
+    assert verdict.llm_calls == calls
+    assert verdict.action == outcome[1]
+    if outcome[0] is not None:
+        assert verdict.fraud_type == outcome[0]
+    else:
+        assert verdict.fallback_reason is not None
+        assert "it shows card_testing's pattern" in verdict.fallback_reason
+    retry = chat.requests[1][-1]["content"]
+    assert ("none does not fit this case" in retry) == (version == "verdict_v11")
+
+
+def test_from_v11_a_none_then_the_shown_type_stands(tmp_path: Path) -> None:
+    chat = ScriptedChatModel(
+        [
+            answer_json("none", "allow", ["e0"], 0.9, PLAIN_NONE),
+            answer_json("card_testing", "block_account", ["e0", "e1", "e2"], 0.9,
+                        "card_testing (block_account): 3 declines on 3 cards (e0–e2)"),
+        ]
+    )  # fmt: skip
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version="verdict_v11")
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_card_tester())))
+    assert (verdict.fraud_type, verdict.llm_calls, verdict.fallback_reason) == (
+        "card_testing",
+        2,
+        None,
+    )
