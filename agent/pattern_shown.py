@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agent.pattern_check import OR_NONE
 from agent.render.evidence_facts import (
     MIN_PACE_EVENTS,
     REFUND_ACTIONS,
@@ -116,13 +117,31 @@ def shown_patterns(events: list[Event]) -> dict[str, str]:
     return {fraud_type: reason for fraud_type, reason in found if reason is not None}
 
 
+def _describe(shown: dict[str, str]) -> str:
+    return "; ".join(f"{kind}'s pattern: {reason}" for kind, reason in shown.items())
+
+
 def none_problems(fraud_type: str, events: list[Event]) -> list[str]:
     """The retry message's error when the answer is `none` but the case shows a pattern."""
     shown = shown_patterns(events) if fraud_type == "none" else {}
     if not shown:
         return []
-    patterns = "; ".join(f"{kind}'s pattern: {reason}" for kind, reason in shown.items())
     return [
-        f"none does not fit this case: it shows {patterns}. Name the type whose pattern the "
-        "evidence facts show"
+        f"none does not fit this case: it shows {_describe(shown)}. Name the type whose "
+        "pattern the evidence facts show"
     ]
+
+
+def naming_shown_patterns(problems: list[str], fraud_type: str, events: list[Event]) -> list[str]:
+    """An answer sent back anyway (its `problems`), on a case that shows a pattern other than
+    the answer's type: the retry names what the case shows instead of offering `none`
+    (`name_shown_patterns`; a first answer that follows a wrong detector guess, refuted, was
+    otherwise answered with `none` the second time)."""
+    shown = shown_patterns(events)
+    if not problems or not shown or fraud_type in shown:
+        return problems
+    patterns = _describe(shown)
+    named = [problem.replace(f", {OR_NONE}", "") for problem in problems]
+    if fraud_type == "none":
+        return named
+    return [*named, f"the case shows {patterns}"]

@@ -90,6 +90,9 @@ class VerdictPrompt:
     check_none: bool = False
     """A `none` answer on a case that shows a type's whole pattern is sent back, and a second
     one falls back (`check_none = true`; see agent.pattern_shown)."""
+    name_shown_patterns: bool = False
+    """With `check_none`: an answer sent back on a case that shows another type's pattern is
+    told that pattern instead of being offered `none` (`name_shown_patterns = true`)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -123,6 +126,7 @@ class VerdictPrompt:
             accept_plain_none=bool(options.get("accept_plain_none", False)),
             baseline_facts=bool(options.get("baseline_facts", False)),
             check_none=bool(options.get("check_none", False)),
+            name_shown_patterns=bool(options.get("name_shown_patterns", False)),
             text_version=text_version,
         )
 
