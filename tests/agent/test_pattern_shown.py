@@ -1,6 +1,7 @@
 """A `none` answer on a case that shows a type's whole pattern is sent back with what it shows,
-and a second one falls back; no legitimate user of the case sets shows a pattern, and no fraud
-case shows another type's."""
+and a second one falls back (v11); an answer sent back on such a case is told the pattern
+instead of being offered `none` (v12); no legitimate user of the case sets shows a pattern, and
+no fraud case shows another type's."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from agent_doubles import T0, FixedScreener, ScriptedChatModel, answer_json, make_sequence
 
 from agent.investigator import Investigator
-from agent.pattern_shown import none_problems, shown_patterns
+from agent.pattern_check import pattern_problems
+from agent.pattern_shown import naming_shown_patterns, none_problems, shown_patterns
 from agent.settings import Settings
 from detectors.loading import read_cases
 
@@ -120,3 +122,41 @@ def test_from_v11_a_none_then_the_shown_type_stands(tmp_path: Path) -> None:
         2,
         None,
     )
+
+
+def test_a_refuted_answer_on_a_shown_pattern_is_told_the_pattern_not_offered_none() -> None:
+    events = make_sequence(_card_tester()).events
+    refuted = pattern_problems("refund_abuse", events)
+    assert refuted[0].endswith("or none (allow, or monitor when something is unusual) when no "
+                               "pattern fits")  # fmt: skip
+    assert naming_shown_patterns(refuted, "refund_abuse", events) == [
+        "refund_abuse does not fit this case: the case has no refunds or returns. Name the type "
+        "whose pattern the evidence facts show",
+        "the case shows card_testing's pattern: 3 declined payment attempts on 3 instruments "
+        "(e0–e2)",
+    ]
+    # Nothing to send back, or the answer names the shown type, or nothing is shown: unchanged.
+    assert naming_shown_patterns([], "refund_abuse", events) == []
+    assert naming_shown_patterns(["x"], "card_testing", events) == ["x"]
+    no_pattern = make_sequence(_card_tester()[:2]).events
+    assert naming_shown_patterns(refuted, "refund_abuse", no_pattern) == refuted
+
+
+def test_from_v12_the_detectors_wrong_guess_refuted_leads_to_the_shown_type(
+    tmp_path: Path,
+) -> None:
+    chat = ScriptedChatModel(
+        [
+            answer_json("refund_abuse", "manual_review", ["e0"], 0.9,
+                        "refund_abuse (manual_review): small payments (e0)"),
+            answer_json("card_testing", "block_account", ["e0", "e1", "e2"], 0.9,
+                        "card_testing (block_account): 3 declines on 3 cards (e0–e2)"),
+        ]
+    )  # fmt: skip
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version="verdict_v12")
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_card_tester())))
+    assert (verdict.fraud_type, verdict.llm_calls) == ("card_testing", 2)
+    retry = chat.requests[1][-1]["content"]
+    assert "the case shows card_testing's pattern" in retry
+    assert "or none" not in retry
