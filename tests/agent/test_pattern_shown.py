@@ -15,6 +15,7 @@ from agent.investigator import Investigator
 from agent.pattern_check import pattern_problems
 from agent.pattern_shown import naming_shown_patterns, none_problems, shown_patterns
 from agent.settings import Settings
+from agent.verdict import Verdict
 from detectors.loading import read_cases
 
 DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
@@ -81,6 +82,21 @@ def test_no_legitimate_user_shows_a_pattern_and_no_fraud_another_types(name: str
 
 
 PLAIN_NONE = "none: none of these patterns. Action allow, or monitor when something is unusual."
+CARD_TESTING = answer_json(
+    "card_testing", "block_account", ["e0", "e1", "e2"], 0.9,
+    "card_testing (block_account): 3 declines on 3 cards (e0–e2)",
+)  # fmt: skip
+
+
+def _investigate_card_tester(
+    tmp_path: Path, version: str, answers: list[str]
+) -> tuple[Verdict, ScriptedChatModel]:
+    """The card tester investigated with `version`, the model answering `answers` in turn
+    (flagged below the policy's high score, where a benign answer may stand)."""
+    chat = ScriptedChatModel(answers)
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    return asyncio.run(investigator.investigate("c1", make_sequence(_card_tester()))), chat
 
 
 @pytest.mark.parametrize(("version", "calls", "outcome"), [
@@ -90,10 +106,8 @@ PLAIN_NONE = "none: none of these patterns. Action allow, or monitor when someth
 def test_from_v11_a_plain_none_on_a_shown_pattern_is_asked_again_then_falls_back(
     tmp_path: Path, version: str, calls: int, outcome: tuple[str | None, str]
 ) -> None:
-    chat = ScriptedChatModel([answer_json("none", "allow", ["e0"], 0.9, PLAIN_NONE)] * 2)
-    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
-    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
-    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_card_tester())))
+    plain_none = answer_json("none", "allow", ["e0"], 0.9, PLAIN_NONE)
+    verdict, chat = _investigate_card_tester(tmp_path, version, [plain_none] * 2)
 
     assert verdict.llm_calls == calls
     assert verdict.action == outcome[1]
@@ -107,16 +121,8 @@ def test_from_v11_a_plain_none_on_a_shown_pattern_is_asked_again_then_falls_back
 
 
 def test_from_v11_a_none_then_the_shown_type_stands(tmp_path: Path) -> None:
-    chat = ScriptedChatModel(
-        [
-            answer_json("none", "allow", ["e0"], 0.9, PLAIN_NONE),
-            answer_json("card_testing", "block_account", ["e0", "e1", "e2"], 0.9,
-                        "card_testing (block_account): 3 declines on 3 cards (e0–e2)"),
-        ]
-    )  # fmt: skip
-    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version="verdict_v11")
-    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
-    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_card_tester())))
+    plain_none = answer_json("none", "allow", ["e0"], 0.9, PLAIN_NONE)
+    verdict, _ = _investigate_card_tester(tmp_path, "verdict_v11", [plain_none, CARD_TESTING])
     assert (verdict.fraud_type, verdict.llm_calls, verdict.fallback_reason) == (
         "card_testing",
         2,
@@ -145,17 +151,9 @@ def test_a_refuted_answer_on_a_shown_pattern_is_told_the_pattern_not_offered_non
 def test_from_v12_the_detectors_wrong_guess_refuted_leads_to_the_shown_type(
     tmp_path: Path,
 ) -> None:
-    chat = ScriptedChatModel(
-        [
-            answer_json("refund_abuse", "manual_review", ["e0"], 0.9,
-                        "refund_abuse (manual_review): small payments (e0)"),
-            answer_json("card_testing", "block_account", ["e0", "e1", "e2"], 0.9,
-                        "card_testing (block_account): 3 declines on 3 cards (e0–e2)"),
-        ]
-    )  # fmt: skip
-    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version="verdict_v12")
-    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
-    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_card_tester())))
+    refund_abuse = answer_json("refund_abuse", "manual_review", ["e0"], 0.9,
+                               "refund_abuse (manual_review): small payments (e0)")  # fmt: skip
+    verdict, chat = _investigate_card_tester(tmp_path, "verdict_v12", [refund_abuse, CARD_TESTING])
     assert (verdict.fraud_type, verdict.llm_calls) == ("card_testing", 2)
     retry = chat.requests[1][-1]["content"]
     assert "the case shows card_testing's pattern" in retry
