@@ -15,7 +15,7 @@ from agent.fallback import detector_type_guess, fallback_explanation
 from agent.grounding import copied_text_problems, grounding_problems
 from agent.llm.client import ChatMessage
 from agent.pattern_check import pattern_problems
-from agent.pattern_shown import naming_shown_patterns, none_problems
+from agent.pattern_shown import naming_shown_patterns, none_problems, shown_patterns
 from agent.policy import PolicyInput
 from agent.prompting import FewShotExample
 from agent.render import case as render
@@ -131,9 +131,10 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         if prompt.check_claims:
             problems += claim_problems(answer.fraud_type, answer.explanation, events)
         if prompt.check_none:
-            problems += none_problems(answer.fraud_type, events)
-        if prompt.name_shown_patterns:
-            problems = naming_shown_patterns(problems, answer.fraud_type, events)
+            shown = shown_patterns(events)
+            problems += none_problems(answer.fraud_type, shown)
+            if prompt.name_shown_patterns:
+                problems = naming_shown_patterns(problems, answer.fraud_type, shown)
     update: dict[str, Any] = {"problems": problems, "answers_checked": checked}
     if not problems:
         return update

@@ -121,10 +121,10 @@ def _describe(shown: dict[str, str]) -> str:
     return "; ".join(f"{kind}'s pattern: {reason}" for kind, reason in shown.items())
 
 
-def none_problems(fraud_type: str, events: list[Event]) -> list[str]:
-    """The retry message's error when the answer is `none` but the case shows a pattern."""
-    shown = shown_patterns(events) if fraud_type == "none" else {}
-    if not shown:
+def none_problems(fraud_type: str, shown: dict[str, str]) -> list[str]:
+    """The retry message's error when the answer is `none` but the case shows patterns
+    (`shown`, from `shown_patterns`)."""
+    if fraud_type != "none" or not shown:
         return []
     return [
         f"none does not fit this case: it shows {_describe(shown)}. Name the type whose "
@@ -132,16 +132,14 @@ def none_problems(fraud_type: str, events: list[Event]) -> list[str]:
     ]
 
 
-def naming_shown_patterns(problems: list[str], fraud_type: str, events: list[Event]) -> list[str]:
-    """An answer sent back anyway (its `problems`), on a case that shows a pattern other than
-    the answer's type: the retry names what the case shows instead of offering `none`
-    (`name_shown_patterns`; a first answer that follows a wrong detector guess, refuted, was
-    otherwise answered with `none` the second time)."""
-    shown = shown_patterns(events)
+def naming_shown_patterns(problems: list[str], fraud_type: str, shown: dict[str, str]) -> list[str]:
+    """An answer sent back anyway (its `problems`), on a case that shows (`shown`) a pattern
+    other than the answer's type: the retry names what the case shows instead of offering
+    `none` (`name_shown_patterns`; a first answer that follows a wrong detector guess, refuted,
+    was otherwise answered with `none` the second time)."""
     if not problems or not shown or fraud_type in shown:
         return problems
-    patterns = _describe(shown)
     named = [problem.replace(f", {OR_NONE}", "") for problem in problems]
-    if fraud_type == "none":
+    if fraud_type == "none":  # none_problems already says what the case shows
         return named
-    return [*named, f"the case shows {patterns}"]
+    return [*named, f"the case shows {_describe(shown)}"]

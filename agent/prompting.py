@@ -91,8 +91,9 @@ class VerdictPrompt:
     """A `none` answer on a case that shows a type's whole pattern is sent back, and a second
     one falls back (`check_none = true`; see agent.pattern_shown)."""
     name_shown_patterns: bool = False
-    """With `check_none`: an answer sent back on a case that shows another type's pattern is
-    told that pattern instead of being offered `none` (`name_shown_patterns = true`)."""
+    """With `check_none` (alone it does nothing): an answer sent back on a case that shows
+    another type's pattern is told that pattern instead of being offered `none`
+    (`name_shown_patterns = true`)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 

@@ -45,11 +45,11 @@ def test_declines_on_three_cards_show_card_testing_with_the_events() -> None:
     assert shown_patterns(events) == {
         "card_testing": "3 declined payment attempts on 3 instruments (e0–e2)"
     }
-    assert none_problems("none", events) == [
+    assert none_problems("none", shown_patterns(events)) == [
         "none does not fit this case: it shows card_testing's pattern: 3 declined payment "
         "attempts on 3 instruments (e0–e2). Name the type whose pattern the evidence facts show"
     ]
-    assert none_problems("card_testing", events) == []
+    assert none_problems("card_testing", shown_patterns(events)) == []
 
 
 def test_two_declines_on_the_same_card_show_nothing() -> None:
@@ -135,16 +135,17 @@ def test_a_refuted_answer_on_a_shown_pattern_is_told_the_pattern_not_offered_non
     refuted = pattern_problems("refund_abuse", events)
     assert refuted[0].endswith("or none (allow, or monitor when something is unusual) when no "
                                "pattern fits")  # fmt: skip
-    assert naming_shown_patterns(refuted, "refund_abuse", events) == [
+    shown = shown_patterns(events)
+    assert naming_shown_patterns(refuted, "refund_abuse", shown) == [
         "refund_abuse does not fit this case: the case has no refunds or returns. Name the type "
         "whose pattern the evidence facts show",
         "the case shows card_testing's pattern: 3 declined payment attempts on 3 instruments "
         "(e0–e2)",
     ]
     # Nothing to send back, or the answer names the shown type, or nothing is shown: unchanged.
-    assert naming_shown_patterns([], "refund_abuse", events) == []
-    assert naming_shown_patterns(["x"], "card_testing", events) == ["x"]
-    no_pattern = make_sequence(_card_tester()[:2]).events
+    assert naming_shown_patterns([], "refund_abuse", shown) == []
+    assert naming_shown_patterns(["x"], "card_testing", shown) == ["x"]
+    no_pattern = shown_patterns(make_sequence(_card_tester()[:2]).events)
     assert naming_shown_patterns(refuted, "refund_abuse", no_pattern) == refuted
 
 
