@@ -19,12 +19,25 @@ def detector_type_guess(score: SequenceScore) -> tuple[FraudType, float]:
     return cast(FraudType, name), min(1.0, max(0.0, probability))
 
 
-def fallback_explanation(reason: str) -> str:
-    """What a fallback verdict tells the analyst."""
-    return (
-        f"No model verdict ({reason}); sent to manual review. "
-        "Type and confidence are the detector's guess."
+DETECTOR_GUESS = "Type and confidence are the detector's guess."
+
+
+def fallback_explanation(reason: str, basis: str = DETECTOR_GUESS) -> str:
+    """What a fallback verdict tells the analyst: why, and where its type comes from."""
+    return f"No model verdict ({reason}); sent to manual review. {basis}"
+
+
+def shown_type_guess(
+    score: SequenceScore, fraud_type: str, shows: str
+) -> tuple[FraudType, float, str]:
+    """A fallback typed by the one pattern its case shows (`trust_shown_pattern`): the type,
+    the detector's probability of it, and the basis for the explanation."""
+    probability = (score.fraud_type_probs or {}).get(fraud_type, 0.0)
+    basis = (
+        f"Type: the case shows {fraud_type}'s pattern ({shows}); confidence is the "
+        "detector's probability of it."
     )
+    return cast(FraudType, fraud_type), min(1.0, max(0.0, probability)), basis
 
 
 def failed_verdict(

@@ -11,17 +11,22 @@ from langgraph.types import interrupt
 from agent.claims_check import claim_problems
 from agent.classify import request_answer
 from agent.context import Context
-from agent.fallback import detector_type_guess, fallback_explanation
+from agent.fallback import detector_type_guess, fallback_explanation, shown_type_guess
 from agent.grounding import copied_text_problems, grounding_problems
 from agent.llm.client import ChatMessage
 from agent.pattern_check import pattern_problems
-from agent.pattern_shown import naming_shown_patterns, none_problems, shown_patterns
+from agent.pattern_shown import (
+    naming_shown_patterns,
+    none_problems,
+    shown_patterns,
+    the_one_shown,
+)
 from agent.policy import PolicyInput
 from agent.prompting import FewShotExample
 from agent.render import case as render
 from agent.render.case import RenderedCase
 from agent.state import ApprovalDecision, SimilarCaseRef, State, run_defaults
-from agent.verdict import Verdict
+from agent.verdict import FraudType, Verdict
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 
@@ -127,14 +132,18 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             ]
             problems += copied_text_problems(answer, own_words, state.rendered)
         if prompt.check_pattern:
-            problems += pattern_problems(answer.fraud_type, events, prompt.baseline_facts)
+            problems += pattern_problems(
+                answer.fraud_type, events, prompt.baseline_facts, prompt.check_browsing
+            )
         if prompt.check_claims:
             problems += claim_problems(answer.fraud_type, answer.explanation, events)
         if prompt.check_none:
             shown = shown_patterns(events)
             problems += none_problems(answer.fraud_type, shown)
             if prompt.name_shown_patterns:
-                problems = naming_shown_patterns(problems, answer.fraud_type, shown)
+                problems = naming_shown_patterns(
+                    problems, answer.fraud_type, shown, prompt.trust_shown_pattern
+                )
     update: dict[str, Any] = {"problems": problems, "answers_checked": checked}
     if not problems:
         return update
@@ -211,6 +220,21 @@ def finalize_verdict(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"verdict": compose_verdict(state, runtime.context)}
 
 
+def fallback_guess(state: State, context: Context) -> tuple[FraudType, float, str]:
+    """A fallback's type, confidence and explanation: the detector's guess, or (prompts with
+    `trust_shown_pattern`) the one type whose whole pattern the case shows."""
+    assert state.score is not None
+    reason = str(state.fallback_reason)
+    shown = None
+    if context.prompt.trust_shown_pattern:
+        shown = the_one_shown(shown_patterns(state.sequence.events))
+    if shown is not None:
+        fraud_type, confidence, basis = shown_type_guess(state.score, *shown)
+        return fraud_type, confidence, fallback_explanation(reason, basis)
+    fraud_type, confidence = detector_type_guess(state.score)
+    return fraud_type, confidence, fallback_explanation(reason)
+
+
 def compose_verdict(state: State, context: Context, awaiting_approval: bool = False) -> Verdict:
     """The verdict from the state; while awaiting approval the action is held at `manual_review`."""
     assert state.score is not None and state.action is not None
@@ -220,8 +244,7 @@ def compose_verdict(state: State, context: Context, awaiting_approval: bool = Fa
         awaiting, action = state.action, "manual_review"
         notes.append(f"{state.action} awaits analyst approval; manual_review until then")
     if answer is None:
-        fraud_type, confidence = detector_type_guess(state.score)
-        explanation = fallback_explanation(str(state.fallback_reason))
+        fraud_type, confidence, explanation = fallback_guess(state, context)
     else:
         fraud_type, confidence = answer.fraud_type, answer.confidence
         explanation = answer.explanation

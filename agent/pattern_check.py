@@ -17,6 +17,7 @@ from agent.render.evidence_facts import (
     ADDRESS_ACTIONS,
     CREDENTIAL_ACTIONS,
     REFUND_ACTIONS,
+    SESSION_BREAK_S,
     cite,
     country_before,
     home_country,
@@ -82,6 +83,37 @@ def _no_five_stars(events: list[Event]) -> str | None:
     return f"none of its {len(reviews)} rated reviews is 5★ ({cite(reviews)})"
 
 
+LOOKING = frozenset({"view", "add_to_cart", "favorite"})
+"""Events that look at an item (a search names no item: it may be the way to the one bought)."""
+
+
+def _other_item_looked_at(events: list[Event], purchase: int) -> int | None:
+    """The latest event of the purchase's session, before it, that looks at another item."""
+    bought = events[purchase].item_id
+    index = purchase
+    while index > 0 and events[index].ts - events[index - 1].ts <= SESSION_BREAK_S:
+        index -= 1
+        event = events[index]
+        if event.action in LOOKING and event.item_id is not None and event.item_id != bought:
+            return index
+    return None
+
+
+def _browsed_before_every_order(events: list[Event]) -> str | None:
+    """Brushed orders are placed without browsing (FORMATS.md §3): a user who looked at other
+    items in the same session before every purchase is shopping. Every brushing case of both
+    simulators (train, dev and test) has an order placed without it."""
+    purchases = positions(events, lambda event: event.action == "purchase")
+    looked = [_other_item_looked_at(events, index) for index in purchases]
+    if not purchases or any(index is None for index in looked):
+        return None
+    return (
+        f"each of its {len(purchases)} purchases ({cite(purchases)}) followed views of other "
+        f"items in the same session ({cite([i for i in looked if i is not None])}): no order "
+        "was placed without browsing"
+    )
+
+
 _PAYS = _lacks("payments or purchases", lambda e: e.action in ("payment_attempt", "purchase"))
 
 RULED_OUT_BY: dict[str, tuple[Rule, ...]] = {
@@ -121,22 +153,31 @@ BY_HOME_COUNTRY: dict[str, tuple[Rule, ...]] = {
     "payment_fraud": (_PAYS, _no_payment_risk(home_country)),
 }
 """The same, a card foreign when unlike the user's home country (prompts with `baseline_facts`)."""
+BROWSING_RULES: tuple[Rule, ...] = (_browsed_before_every_order,)
+"""Added to order_brushing's rules by prompts with `check_browsing`."""
 
 
 OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"
 """How a retry message that refuses a fraud type leaves the way to `none` open."""
 
 
-def ruled_out(fraud_type: str, events: list[Event], by_home: bool = False) -> list[str]:
-    """Why `events` cannot be `fraud_type` (empty when nothing rules it out)."""
-    rules = BY_HOME_COUNTRY if by_home else RULED_OUT_BY
-    reasons = (rule(events) for rule in rules.get(fraud_type, ()))
+def ruled_out(
+    fraud_type: str, events: list[Event], by_home: bool = False, browsing: bool = False
+) -> list[str]:
+    """Why `events` cannot be `fraud_type` (empty when nothing rules it out); `browsing` adds
+    order brushing's no-browsing rule."""
+    rules = (BY_HOME_COUNTRY if by_home else RULED_OUT_BY).get(fraud_type, ())
+    if browsing and fraud_type == "order_brushing":
+        rules = (*rules, *BROWSING_RULES)
+    reasons = (rule(events) for rule in rules)
     return [reason for reason in reasons if reason is not None]
 
 
-def pattern_problems(fraud_type: str, events: list[Event], by_home: bool = False) -> list[str]:
+def pattern_problems(
+    fraud_type: str, events: list[Event], by_home: bool = False, browsing: bool = False
+) -> list[str]:
     """The retry message's error when the case rules out the answer's type."""
-    reasons = ruled_out(fraud_type, events, by_home)
+    reasons = ruled_out(fraud_type, events, by_home, browsing)
     if not reasons:
         return []
     return [

@@ -132,14 +132,30 @@ def none_problems(fraud_type: str, shown: dict[str, str]) -> list[str]:
     ]
 
 
-def naming_shown_patterns(problems: list[str], fraud_type: str, shown: dict[str, str]) -> list[str]:
+def naming_shown_patterns(
+    problems: list[str], fraud_type: str, shown: dict[str, str], own_type_too: bool = False
+) -> list[str]:
     """An answer sent back anyway (its `problems`), on a case that shows (`shown`) a pattern
     other than the answer's type: the retry names what the case shows instead of offering
     `none` (`name_shown_patterns`; a first answer that follows a wrong detector guess, refuted,
-    was otherwise answered with `none` the second time)."""
-    if not problems or not shown or fraud_type in shown:
+    was otherwise answered with `none` the second time). With `own_type_too`
+    (`trust_shown_pattern`) an answer whose own type's pattern is shown, sent back for how it
+    explains it, is told to keep the type instead of being offered `none`."""
+    if not problems or not shown:
         return problems
     named = [problem.replace(f", {OR_NONE}", "") for problem in problems]
+    if fraud_type in shown:
+        if not own_type_too:
+            return problems
+        return [
+            *named,
+            f"the case does show {_describe({fraud_type: shown[fraud_type]})}; keep {fraud_type}",
+        ]
     if fraud_type == "none":  # none_problems already says what the case shows
         return named
     return [*named, f"the case shows {_describe(shown)}"]
+
+
+def the_one_shown(shown: dict[str, str]) -> tuple[str, str] | None:
+    """The type and what shows it when the case shows exactly one type's pattern."""
+    return next(iter(shown.items())) if len(shown) == 1 else None

@@ -94,6 +94,13 @@ class VerdictPrompt:
     """With `check_none` (alone it does nothing): an answer sent back on a case that shows
     another type's pattern is told that pattern instead of being offered `none`
     (`name_shown_patterns = true`)."""
+    check_browsing: bool = False
+    """With `check_pattern`: an order_brushing answer is sent back when every purchase followed
+    views of other items in its session (`check_browsing = true`; see agent.pattern_check)."""
+    trust_shown_pattern: bool = False
+    """With `check_none`: an answer sent back on a case that shows its own type's whole
+    pattern is told so instead of being offered `none`, and a fallback takes the type of the
+    one pattern the case shows rather than the detector's guess (`trust_shown_pattern = true`)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -128,6 +135,8 @@ class VerdictPrompt:
             baseline_facts=bool(options.get("baseline_facts", False)),
             check_none=bool(options.get("check_none", False)),
             name_shown_patterns=bool(options.get("name_shown_patterns", False)),
+            check_browsing=bool(options.get("check_browsing", False)),
+            trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             text_version=text_version,
         )
 

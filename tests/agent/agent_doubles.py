@@ -67,14 +67,24 @@ class FixedScreener:
 
     version = "fixed-1"
 
-    def __init__(self, score: float = 0.995, threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        score: float = 0.995,
+        threshold: float = 0.5,
+        fraud_type_probs: dict[str, float] | None = None,
+    ) -> None:
         self.score = score
         self.threshold = threshold
+        self.fraud_type_probs = fraud_type_probs
         self.calls = 0
 
     def explain(self, sequences: SequenceOf[Sequence]) -> list[SequenceScore]:
         self.calls += 1
-        return [sequence_score(sequence, self.score, self.threshold) for sequence in sequences]
+        scores = [sequence_score(sequence, self.score, self.threshold) for sequence in sequences]
+        if self.fraud_type_probs is not None:
+            for score in scores:
+                score.fraud_type_probs = dict(self.fraud_type_probs)
+        return scores
 
 
 def sequence_score(

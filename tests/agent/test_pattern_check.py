@@ -114,18 +114,56 @@ def test_a_partial_pattern_is_not_ruled_out() -> None:
     assert ruled_out("order_brushing", make_sequence(views + buys).events) == []
 
 
+def test_with_check_browsing_orders_that_all_followed_browsing_are_not_brushing() -> None:
+    views = [{"ts": T0 + i, "action": "view", "item_id": f"i{i}"} for i in range(30)]
+    buys = [{"ts": T0 + 100 + i, "action": "purchase", "item_id": "i1"} for i in range(3)]
+    browsed = make_sequence(views + buys).events
+    assert ruled_out("order_brushing", browsed, browsing=True) == [
+        "each of its 3 purchases (e30–e32) followed views of other items in the same session "
+        "(e29): no order was placed without browsing"
+    ]
+    # A search is no browsing, a view of the item bought neither, and a new session starts
+    # after a 30-minute pause: each leaves an order placed without browsing.
+    search = [{"ts": T0, "action": "search", "category": "c"},
+              {"ts": T0 + 5, "action": "view", "item_id": "i1"},
+              {"ts": T0 + 9, "action": "purchase", "item_id": "i1"}]  # fmt: skip
+    later = [*views, {"ts": T0 + 30 + 1801, "action": "purchase", "item_id": "i1"}]
+    for records in (search, later):
+        assert ruled_out("order_brushing", make_sequence(records).events, browsing=True) == []
+
+
 def test_every_fraud_type_has_its_rules() -> None:
     assert set(RULED_OUT_BY) == set(FRAUD_TYPES) - {"none"}
 
 
-@pytest.mark.parametrize("by_home", [False, True])
+@pytest.mark.parametrize(("by_home", "browsing"), [(False, False), (True, False), (True, True)])
 @pytest.mark.parametrize("name", ["sim_v1_test", "sim_v2_test", "sim_v2_dev"])
-def test_no_labelled_fraud_case_is_ruled_out_under_its_own_type(name: str, by_home: bool) -> None:
+def test_no_labelled_fraud_case_is_ruled_out_under_its_own_type(
+    name: str, by_home: bool, browsing: bool
+) -> None:
     cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
     fraud = [case for case in cases if case.is_fraud]
     assert len(fraud) >= 60
-    refuted = [c.case_id for c in fraud if ruled_out(c.fraud_type, c.events, by_home)]
+    refuted = [c.case_id for c in fraud if ruled_out(c.fraud_type, c.events, by_home, browsing)]
     assert refuted == []
+
+
+@pytest.mark.parametrize("name", ["sim_v1_train", "sim_v1_dev", "sim_v2_train"])
+def test_every_brushing_case_of_the_training_splits_has_an_order_placed_without_browsing(
+    name: str,
+) -> None:
+    cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
+    brushing = [case for case in cases if case.fraud_type == "order_brushing"]
+    assert len(brushing) >= 17
+    assert [c.case_id for c in brushing if ruled_out(c.fraud_type, c.events, browsing=True)] == []
+
+
+def test_the_browsing_rule_clears_many_honest_buyers_of_brushing() -> None:
+    """Not idle: on sim_v2_dev it rules brushing out for a third of the honest buyers."""
+    cases, _ = read_cases(DATASETS / "sim_v2_dev.jsonl.gz")
+    buyers = [c for c in cases if not c.is_fraud and any(e.action == "purchase" for e in c.events)]
+    cleared = [c for c in buyers if ruled_out("order_brushing", c.events, browsing=True)]
+    assert len(cleared) >= len(buyers) // 3
 
 
 def test_an_answer_its_case_rules_out_is_asked_again_and_the_reason_is_sent(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from agent_doubles import T0, FixedScreener, ScriptedChatModel, answer_json, make_sequence
 
+from agent.claims_check import claim_problems
 from agent.investigator import Investigator
 from agent.pattern_check import pattern_problems
 from agent.pattern_shown import naming_shown_patterns, none_problems, shown_patterns
@@ -159,3 +160,39 @@ def test_from_v12_the_detectors_wrong_guess_refuted_leads_to_the_shown_type(
     retry = chat.requests[1][-1]["content"]
     assert "the case shows card_testing's pattern" in retry
     assert "or none" not in retry
+
+
+def test_from_v13_an_answer_of_the_shown_type_sent_back_is_told_to_keep_it() -> None:
+    events = make_sequence(_card_tester()).events
+    shown = shown_patterns(events)
+    overstated = claim_problems("card_testing", "card_testing: 9 declined payment attempts", events)
+    assert overstated[0].endswith("when no pattern fits")
+    assert naming_shown_patterns(overstated, "card_testing", shown) == overstated  # v12
+    kept = naming_shown_patterns(overstated, "card_testing", shown, own_type_too=True)
+    assert "or none" not in " ".join(kept)
+    assert kept[-1] == (
+        "the case does show card_testing's pattern: 3 declined payment attempts on 3 "
+        "instruments (e0–e2); keep card_testing"
+    )
+
+
+@pytest.mark.parametrize(("version", "expected"), [
+    ("verdict_v12", "refund_abuse"),  # the detector's guess
+    ("verdict_v13", "card_testing"),  # the one pattern the case shows
+])  # fmt: skip
+def test_from_v13_a_fallback_takes_the_type_of_the_one_shown_pattern(
+    tmp_path: Path, version: str, expected: str
+) -> None:
+    refund_abuse = answer_json("refund_abuse", "manual_review", ["e0"], 0.9,
+                               "refund_abuse (manual_review): small payments (e0)")  # fmt: skip
+    chat = ScriptedChatModel([refund_abuse] * 2)
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
+    screener = FixedScreener(0.95, fraud_type_probs={"refund_abuse": 0.7, "card_testing": 0.2})
+    investigator = Investigator(settings, chat, screener, retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", make_sequence(_card_tester())))
+
+    assert verdict.fallback_reason is not None
+    assert (verdict.fraud_type, verdict.action) == (expected, "manual_review")
+    if version == "verdict_v13":
+        assert verdict.confidence == pytest.approx(0.2)
+        assert "the case shows card_testing's pattern (3 declined" in verdict.explanation
