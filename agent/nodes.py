@@ -138,7 +138,7 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         if prompt.check_claims:
             problems += claim_problems(answer.fraud_type, answer.explanation, events)
         if prompt.check_none:
-            shown = shown_patterns(events)
+            shown = shown_patterns(events, prompt.takeover_shown)
             problems += none_problems(answer.fraud_type, shown)
             if prompt.name_shown_patterns:
                 problems = naming_shown_patterns(
@@ -227,7 +227,7 @@ def fallback_guess(state: State, context: Context) -> tuple[FraudType, float, st
     reason = str(state.fallback_reason)
     shown = None
     if context.prompt.trust_shown_pattern:
-        shown = the_one_shown(shown_patterns(state.sequence.events))
+        shown = the_one_shown(shown_patterns(state.sequence.events, context.prompt.takeover_shown))
     if shown is not None:
         fraud_type, confidence, basis = shown_type_guess(state.score, *shown)
         return fraud_type, confidence, fallback_explanation(reason, basis)

@@ -4,10 +4,11 @@ The mirror of `pattern_check`: there the case rules out the type an answer names
 shows the whole of a type's pattern, so an answer that no pattern fits contradicts it. Each
 floor sits above what any honest user of the project's case sets shows (sim_v1 and sim_v2, dev
 and test, hard negatives included: none of their 2,700 legitimate users shows one), and each
-pattern is the taxonomy's own (FORMATS.md §3). Account takeover, payment fraud and order
-brushing have none: their evidence is a sequence to weigh, not a count. The model still names
-the type; the check only refuses `none` (with `accept_plain_none` a second `none` on such a
-case falls back to a person)."""
+pattern is the taxonomy's own (FORMATS.md §3). Account takeover has one from `verdict_v13`
+(`takeover_shown`): credentials changed soon after a login from a device new to a long history.
+Payment fraud and order brushing have none: their evidence is a sequence to weigh, not a count.
+The model still names the type; the check only refuses `none` (with `accept_plain_none` a
+second `none` on such a case falls back to a person)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from collections.abc import Callable
 
 from agent.pattern_check import OR_NONE
 from agent.render.evidence_facts import (
+    ADDRESS_ACTIONS,
+    CREDENTIAL_ACTIONS,
     MIN_PACE_EVENTS,
     REFUND_ACTIONS,
     at_quantity_limit,
@@ -99,6 +102,44 @@ def _coupon_spray(events: list[Event]) -> str | None:
     return None
 
 
+TAKEOVER_WINDOW_S = 4 * 3600.0
+"""A takeover's device is first seen at most this long before its login, and the credentials
+change at most this long after it (sim_v2's quiet takeovers change them up to 3 hours later)."""
+TAKEOVER_HISTORY = 20
+"""Events on other devices before the new one: the account is the owner's, not a thin one set
+up for fraud (sim_v1's payment fraud on thin accounts also logs in anew and changes the
+address)."""
+ACCOUNT_CHANGES = (CREDENTIAL_ACTIONS | ADDRESS_ACTIONS) - {"payment_method_add"}
+
+
+def _credentials_changed_from_a_new_device(events: list[Event]) -> str | None:
+    """A login from a device new to a long history, then a credential or address change."""
+    first_seen: dict[str, int] = {}
+    for index, event in enumerate(events):
+        if event.device_id is not None:
+            first_seen.setdefault(event.device_id, index)
+    for index, login in enumerate(events):
+        if login.action != "login" or login.status == "failed" or login.device_id is None:
+            continue
+        first = first_seen[login.device_id]
+        others = sum(e.device_id not in (None, login.device_id) for e in events[:first])
+        if others < TAKEOVER_HISTORY or login.ts - events[first].ts > TAKEOVER_WINDOW_S:
+            continue
+        changes = [
+            later
+            for later in range(index + 1, len(events))
+            if events[later].ts - login.ts <= TAKEOVER_WINDOW_S
+            and events[later].action in ACCOUNT_CHANGES
+        ]
+        if changes:
+            return (
+                f"a login from device {login.device_id}, new after {first} earlier events "
+                f"({cite([index])}), then {len(changes)} credential or address changes within "
+                f"{TAKEOVER_WINDOW_S / 3600:.0f} hours ({cite(changes)})"
+            )
+    return None
+
+
 SHOWN_BY: dict[str, Shown] = {
     "card_testing": _declines_on_many_cards,
     "scraping_bot": _regular_browsing_without_buying,
@@ -109,11 +150,18 @@ SHOWN_BY: dict[str, Shown] = {
     "promo_abuse": _coupon_spray,
 }
 """Fraud type → what shows its whole pattern."""
+WITH_TAKEOVER: dict[str, Shown] = {
+    "account_takeover": _credentials_changed_from_a_new_device,
+    **SHOWN_BY,
+}
+"""The same with account takeover's (prompts with `takeover_shown`)."""
 
 
-def shown_patterns(events: list[Event]) -> dict[str, str]:
-    """The types whose pattern `events` show, each with what shows it."""
-    found = ((fraud_type, shows(events)) for fraud_type, shows in SHOWN_BY.items())
+def shown_patterns(events: list[Event], takeover: bool = False) -> dict[str, str]:
+    """The types whose pattern `events` show, each with what shows it (`takeover`: account
+    takeover's too)."""
+    table = WITH_TAKEOVER if takeover else SHOWN_BY
+    found = ((fraud_type, shows(events)) for fraud_type, shows in table.items())
     return {fraud_type: reason for fraud_type, reason in found if reason is not None}
 
 

@@ -97,6 +97,10 @@ class VerdictPrompt:
     check_browsing: bool = False
     """With `check_pattern`: an order_brushing answer is sent back when every purchase followed
     views of other items in its session (`check_browsing = true`; see agent.pattern_check)."""
+    takeover_shown: bool = False
+    """With `check_none`: account takeover's pattern (credentials changed soon after a login
+    from a device new to a long history) counts among the shown patterns
+    (`takeover_shown = true`; see agent.pattern_shown)."""
     trust_shown_pattern: bool = False
     """With `check_none`: an answer sent back on a case that shows its own type's whole
     pattern is told so instead of being offered `none`, and a fallback takes the type of the
@@ -136,6 +140,7 @@ class VerdictPrompt:
             check_none=bool(options.get("check_none", False)),
             name_shown_patterns=bool(options.get("name_shown_patterns", False)),
             check_browsing=bool(options.get("check_browsing", False)),
+            takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             text_version=text_version,
         )
