@@ -97,10 +97,12 @@ def _owner_then(device: str, gap_s: float, changes: list[str]) -> list[dict[str,
     owned = [{"ts": T0 + i, "action": "view", "item_id": f"i{i}", "device_id": "phone"}
              for i in range(20)]  # fmt: skip
     start = T0 + 20 + gap_s
-    logins = [{"ts": start, "action": "login", "status": "failed", "device_id": device},
-              {"ts": start + 60, "action": "login", "status": "success", "device_id": device}]  # fmt: skip
-    return [*owned, *logins,
-            *({"ts": start + 120 + 60 * i, "action": c} for i, c in enumerate(changes))]  # fmt: skip
+    logins = [
+        {"ts": start, "action": "login", "status": "failed", "device_id": device},
+        {"ts": start + 60, "action": "login", "status": "success", "device_id": device},
+    ]
+    changed = [{"ts": start + 120 + 60 * i, "action": c} for i, c in enumerate(changes)]
+    return [*owned, *logins, *changed]
 
 
 def test_credentials_changed_from_a_device_new_to_a_long_history_show_a_takeover() -> None:
