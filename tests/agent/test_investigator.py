@@ -285,8 +285,12 @@ def test_the_schema_sent_is_the_prompts_bounded_model_answer_schema(tmp_path: Pa
 
 
 def test_a_fallback_carries_the_detectors_type_guess(tmp_path: Path) -> None:
+    # Before v13: from v13 a case that shows one type's whole pattern, as these declines on six
+    # cards do, types its fallback by that pattern (tests/agent/test_pattern_shown.py).
     chat = ScriptedChatModel([timeout_error()])
-    investigator, _ = make_investigator(tmp_path, chat, llm_max_retries=0)
+    investigator, _ = make_investigator(
+        tmp_path, chat, llm_max_retries=0, prompt_version="verdict_v12"
+    )
     sequence = card_testing_sequence()
     score = sequence_score(sequence)
     score.fraud_type_probs = {"none": 0.1, "card_testing": 0.75, "account_takeover": 0.15}
@@ -302,7 +306,7 @@ def test_a_stored_fallback_is_investigated_again(tmp_path: Path) -> None:
     )
     investigator, _ = make_investigator(tmp_path, chat, llm_max_retries=0)
     first = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
-    assert first.is_fallback and (first.fraud_type, first.confidence) == ("none", 0.0)
+    assert first.is_fallback and first.action == "manual_review"
     second = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
     assert second.action == "hold_order" and not second.is_fallback
     assert len(chat.requests) == 2
