@@ -153,8 +153,8 @@ BY_HOME_COUNTRY: dict[str, tuple[Rule, ...]] = {
     "payment_fraud": (_PAYS, _no_payment_risk(home_country)),
 }
 """The same, a card foreign when unlike the user's home country (prompts with `baseline_facts`)."""
-BROWSING_RULES: tuple[Rule, ...] = (_browsed_before_every_order,)
-"""Added to order_brushing's rules by prompts with `check_browsing`."""
+BROWSING_RULES: dict[str, tuple[Rule, ...]] = {"order_brushing": (_browsed_before_every_order,)}
+"""Added to the rules above by prompts with `check_browsing`."""
 
 
 OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"
@@ -167,8 +167,8 @@ def ruled_out(
     """Why `events` cannot be `fraud_type` (empty when nothing rules it out); `browsing` adds
     order brushing's no-browsing rule."""
     rules = (BY_HOME_COUNTRY if by_home else RULED_OUT_BY).get(fraud_type, ())
-    if browsing and fraud_type == "order_brushing":
-        rules = (*rules, *BROWSING_RULES)
+    if browsing:
+        rules = (*rules, *BROWSING_RULES.get(fraud_type, ()))
     reasons = (rule(events) for rule in rules)
     return [reason for reason in reasons if reason is not None]
 

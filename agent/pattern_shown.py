@@ -114,15 +114,17 @@ ACCOUNT_CHANGES = (CREDENTIAL_ACTIONS | ADDRESS_ACTIONS) - {"payment_method_add"
 
 def _credentials_changed_from_a_new_device(events: list[Event]) -> str | None:
     """A login from a device new to a long history, then a credential or address change."""
-    first_seen: dict[str, int] = {}
+    # device → where it first appears, and how many events on other devices came before it
+    first_seen: dict[str, tuple[int, int]] = {}
+    with_device = 0
     for index, event in enumerate(events):
         if event.device_id is not None:
-            first_seen.setdefault(event.device_id, index)
+            first_seen.setdefault(event.device_id, (index, with_device))
+            with_device += 1
     for index, login in enumerate(events):
         if login.action != "login" or login.status == "failed" or login.device_id is None:
             continue
-        first = first_seen[login.device_id]
-        others = sum(e.device_id not in (None, login.device_id) for e in events[:first])
+        first, others = first_seen[login.device_id]
         if others < TAKEOVER_HISTORY or login.ts - events[first].ts > TAKEOVER_WINDOW_S:
             continue
         changes = [
