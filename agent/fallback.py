@@ -1,4 +1,5 @@
-"""The verdict when no model answer can be used: `manual_review`, never dropped, never `allow`."""
+"""The verdict when no model answer can be used: `manual_review` (or the policy's
+`refuted_fallback` when the model's only claim was refuted), never dropped, never `allow`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,16 @@ DETECTOR_GUESS = "Type and confidence are the detector's guess."
 def fallback_explanation(reason: str, basis: str = DETECTOR_GUESS) -> str:
     """What a fallback verdict tells the analyst: why, and where its type comes from."""
     return f"No model verdict ({reason}); sent to manual review. {basis}"
+
+
+def refuted_explanation(reason: str, refuted: str) -> str:
+    """A fallback whose model named `refuted`, a type its case's events rule out, on a case
+    that shows no type's whole pattern (`clear_refuted`)."""
+    return (
+        f"No model verdict ({reason}). Type none: the model named {refuted}, which this case's "
+        "events rule out, and the case shows no fraud type's whole pattern; the detector's "
+        "flag is kept at the policy's action for such cases."
+    )
 
 
 def shown_type_guess(

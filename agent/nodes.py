@@ -11,7 +11,12 @@ from langgraph.types import interrupt
 from agent.claims_check import claim_problems
 from agent.classify import request_answer
 from agent.context import Context
-from agent.fallback import detector_type_guess, fallback_explanation, shown_type_guess
+from agent.fallback import (
+    detector_type_guess,
+    fallback_explanation,
+    refuted_explanation,
+    shown_type_guess,
+)
 from agent.grounding import copied_text_problems, grounding_problems
 from agent.llm.client import ChatMessage
 from agent.pattern_check import pattern_problems
@@ -120,6 +125,7 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     assert state.rendered is not None
     problems = list(state.problems)
     checked = state.answers_checked + 1
+    refuted: list[str] = []
     if state.answer is not None:
         prompt, answer, events = runtime.context.prompt, state.answer, state.sequence.events
         problems += grounding_problems(answer, state.rendered)
@@ -132,9 +138,10 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             ]
             problems += copied_text_problems(answer, own_words, state.rendered)
         if prompt.check_pattern:
-            problems += pattern_problems(
+            refuted = pattern_problems(
                 answer.fraud_type, events, prompt.baseline_facts, prompt.check_browsing
             )
+            problems += refuted
         if prompt.check_claims:
             problems += claim_problems(answer.fraud_type, answer.explanation, events)
         if prompt.check_none:
@@ -153,12 +160,23 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if checked >= MAX_ANSWERS:
         update["fallback_reason"] = f"no acceptable answer after {checked} tries: {error}"
         update["answer"] = None
+        update["refuted_type"] = _refuted_with_nothing_shown(state, runtime.context, refuted)
     else:
         # The rejected answer itself is not replayed: the error names what was wrong, and the
         # prompt stays within the context the render budget was planned for.
         retry = runtime.context.prompt.retry_message(state.rendered, error)
         update["messages"] = [*state.messages, retry]
     return update
+
+
+def _refuted_with_nothing_shown(state: State, context: Context, refuted: list[str]) -> str | None:
+    """The last answer's type when the case's events rule it out and show no type's whole
+    pattern (prompts with `clear_refuted`): the model's only claim is contradicted."""
+    if not (context.prompt.clear_refuted and refuted and state.answer is not None):
+        return None
+    if shown_patterns(state.sequence.events, context.prompt.takeover_shown):
+        return None
+    return state.answer.fraud_type
 
 
 def route_after_check_grounding(state: State) -> Literal["classify_case", "apply_risk_policy"]:
@@ -168,15 +186,19 @@ def route_after_check_grounding(state: State) -> Literal["classify_case", "apply
 
 
 def apply_risk_policy(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Bound the proposed action by the deterministic policy; a fallback is `manual_review`."""
+    """Bound the proposed action by the deterministic policy; a fallback proposes
+    `manual_review`, or the policy's `refuted_fallback` when its model's claim was refuted."""
     assert state.score is not None and state.rendered is not None
-    answer = state.answer
-    decision = runtime.context.policy.apply(
+    answer, policy = state.answer, runtime.context.policy
+    decision = policy.apply(
         PolicyInput.proposing(
             (answer.fraud_type, answer.confidence, answer.action) if answer else None,
             state.score.score,
             state.score.flagged,
             state.rendered.instruction_like,
+            fallback_action="manual_review"
+            if state.refuted_type is None
+            else policy.refuted_fallback,
         )
     )
     return {
@@ -221,10 +243,13 @@ def finalize_verdict(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def fallback_guess(state: State, context: Context) -> tuple[FraudType, float, str]:
-    """A fallback's type, confidence and explanation: the detector's guess, or (prompts with
-    `trust_shown_pattern`) the one type whose whole pattern the case shows."""
+    """A fallback's type, confidence and explanation: `none` when its model's claim was refuted
+    (`clear_refuted`), the one type whose whole pattern the case shows (`trust_shown_pattern`),
+    or else the detector's guess."""
     assert state.score is not None
     reason = str(state.fallback_reason)
+    if state.refuted_type is not None:
+        return "none", 0.0, refuted_explanation(reason, state.refuted_type)
     shown = None
     if context.prompt.trust_shown_pattern:
         shown = the_one_shown(shown_patterns(state.sequence.events, context.prompt.takeover_shown))
@@ -264,6 +289,7 @@ def compose_verdict(state: State, context: Context, awaiting_approval: bool = Fa
         prompt_version=context.prompt.version,
         detector_version=context.detector_version,
         fallback_reason=state.fallback_reason,
+        refuted_type=state.refuted_type,
         awaiting_approval=awaiting,
         llm_calls=state.llm_calls,
         prompt_tokens=state.prompt_tokens,

@@ -51,6 +51,10 @@ class RiskPolicy(BaseModel):
     """A detector score at or above this is "very high"."""
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     """A flagged case whose answer is less confident than this goes to `floors.low_confidence`."""
+    refuted_fallback: RiskAction = "monitor"
+    """Proposed for a fallback whose model named, on its last try, a type the case's events
+    rule out, on a case that shows no type's whole pattern (prompts with `clear_refuted`);
+    floors still apply. Any other fallback proposes `manual_review`."""
     floors: Floors = Field(default_factory=Floors)
     playbook: dict[FraudType, list[RiskAction]] = Field(default_factory=dict)
     """Per named fraud type, the actions taken for it, the usual one first; a proposed action
@@ -121,7 +125,7 @@ class RiskPolicy(BaseModel):
                     f"score {case.score:.3f} ≥ {self.high_score:g}",
                 )
             )
-        if case.flagged and case.confidence < self.min_confidence:
+        if case.answered and case.flagged and case.confidence < self.min_confidence:
             floors.append(
                 (
                     self.floors.low_confidence,
@@ -146,6 +150,8 @@ class PolicyInput:
     flagged: bool
     instruction_like: list[str] = field(default_factory=list)
     """Ids of events whose user text reads like an instruction to the model."""
+    answered: bool = True
+    """False for a fallback: there is no model confidence to floor."""
 
     @classmethod
     def proposing(
@@ -154,10 +160,13 @@ class PolicyInput:
         score: float,
         flagged: bool,
         instruction_like: list[str],
+        fallback_action: RiskAction = "manual_review",
     ) -> PolicyInput:
         """The model's (type, confidence, action); no answer (a fallback) proposes
-        `manual_review` for type `none` at confidence 0."""
-        fraud_type, confidence, action = answer or ("none", 0.0, "manual_review")
+        `fallback_action` for type `none`."""
+        if answer is None:
+            return cls("none", 0.0, fallback_action, score, flagged, instruction_like, False)
+        fraud_type, confidence, action = answer
         return cls(fraud_type, confidence, action, score, flagged, instruction_like)
 
 

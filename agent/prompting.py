@@ -105,6 +105,11 @@ class VerdictPrompt:
     """With `check_none`: an answer sent back on a case that shows its own type's whole
     pattern is told so instead of being offered `none`, and a fallback takes the type of the
     one pattern the case shows rather than the detector's guess (`trust_shown_pattern = true`)."""
+    clear_refuted: bool = False
+    """With `check_pattern` and `check_none`: a fallback whose last answer named a type the
+    case's events rule out, on a case that shows no type's whole pattern, proposes the policy's
+    `refuted_fallback` action (`monitor`) with type `none` instead of `manual_review`
+    (`clear_refuted = true`; see agent.nodes.check_grounding)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -142,6 +147,7 @@ class VerdictPrompt:
             check_browsing=bool(options.get("check_browsing", False)),
             takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
+            clear_refuted=bool(options.get("clear_refuted", False)),
             text_version=text_version,
         )
 

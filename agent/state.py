@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.llm.client import ChatMessage
 from agent.render.case import RenderedCase
-from agent.verdict import ModelAnswer, RiskAction, Verdict
+from agent.verdict import FraudType, ModelAnswer, RiskAction, Verdict
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 
@@ -57,6 +57,10 @@ class State(InputState):
     """Answers checked so far; a failed answer is retried once."""
     fallback_reason: str | None = None
     """Set when no acceptable answer was had: the verdict falls back to `manual_review`."""
+    refuted_type: FraudType | None = None
+    """On a fallback (prompts with `clear_refuted`): the type the last answer named, which the
+    case's events rule out, when the case shows no type's whole pattern; the fallback then
+    proposes the policy's `refuted_fallback` for type `none`."""
     action: RiskAction | None = None
     """The action after the risk policy (and after the analyst, when asked)."""
     policy_notes: list[str] = field(default_factory=list)

@@ -74,6 +74,10 @@ class Verdict(BaseModel):
     detector_version: str
     fallback_reason: str | None = None
     """Set when the verdict is the fallback (`manual_review`) rather than the model's answer."""
+    refuted_type: FraudType | None = None
+    """On a fallback (prompts with `clear_refuted`): the type its model last named, which the
+    case's events rule out, on a case showing no type's whole pattern; such a fallback is typed
+    `none` and proposes the policy's `refuted_fallback` instead of `manual_review`."""
     awaiting_approval: RiskAction | None = None
     """A severe action held for an analyst; `action` is `manual_review` until it is approved."""
     llm_calls: int = 0

@@ -40,9 +40,14 @@ def rebound(record: CaseRecord, policy: RiskPolicy, instruction_like: list[str])
         return record
     answered = verdict.get("fallback_reason") is None
     answer = (verdict["fraud_type"], verdict["confidence"], verdict["proposed_action"])
+    refuted = verdict.get("refuted_type") is not None
     decision = policy.apply(
         PolicyInput.proposing(
-            answer if answered else None, record.detector_score, record.flagged, instruction_like
+            answer if answered else None,
+            record.detector_score,
+            record.flagged,
+            instruction_like,
+            fallback_action=policy.refuted_fallback if refuted else "manual_review",
         )
     )
     updated = {**verdict, "action": decision.action, "policy_notes": decision.notes}

@@ -14,6 +14,7 @@ from evals.simulator.legit import normal_user
 from evals.simulator.persona import Where, random_hex
 from evals.simulator.plan import PlannedCase, plan_cases, split_plan
 from evals.simulator.real_pool import RealPool, load_real_pool
+from evals.simulator.shops import with_shops
 from evals.simulator.versions import SIM_VERSIONS, SimVersion
 
 
@@ -48,13 +49,18 @@ def simulate_cases(
             user_id = "u" + random_hex(ctx.rng, 10)
         taken.add(user_id)
         user = simulate_user(ctx, planned, user_id)
+        events = (
+            with_shops(user.events)
+            if SIM_VERSIONS[ctx.version].shop_on_every_order
+            else user.events
+        )
         yield Case(
             case_id=f"sim-{first_index + offset:06d}",
             fraud_type=planned.fraud_type,
             acceptable_actions=acceptable_actions(
                 planned.fraud_type, planned.hard_negative is not None
             ),
-            events=user.events,
+            events=events,
             notes=user.notes,
             extra={"tags": user.tags},
         )

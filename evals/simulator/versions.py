@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evals.simulator.context import SimContext, SimulatedUser
 from evals.simulator.fraud_account import account_takeover, card_testing, payment_fraud
@@ -42,6 +42,9 @@ class SimVersion:
     hard_negative_share: float = 0.25
     injection_share: float = 0.35
     max_events: int = 120
+    shop_on_every_order: bool = False
+    """Every purchase, review and refund names its item's shop (evals/simulator/shops.py);
+    before sim_v3 only brushing's did, which gave the label away."""
 
 
 SIM_V1 = SimVersion(
@@ -81,4 +84,6 @@ SIM_V2 = SimVersion(
     injection_share=0.5,
     max_events=200,
 )
-SIM_VERSIONS = {version.name: version for version in (SIM_V1, SIM_V2)}
+SIM_V3 = replace(SIM_V2, name="v3", shop_on_every_order=True)
+"""sim_v2's cases, event for event, with every order's shop named (no label in the attrs)."""
+SIM_VERSIONS = {version.name: version for version in (SIM_V1, SIM_V2, SIM_V3)}

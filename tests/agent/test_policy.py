@@ -150,3 +150,14 @@ def test_the_prompt_names_each_types_usual_action(policy: RiskPolicy, version: s
     assert {k: v for k, v in named.items() if k != "none"} == {
         fraud_type: actions[0] for fraud_type, actions in policy.playbook.items()
     }
+
+
+def test_a_fallback_proposes_its_own_action_and_no_confidence_floor_applies(
+    policy: RiskPolicy,
+) -> None:
+    plain = policy.apply(PolicyInput.proposing(None, 0.7, True, []))
+    refuted = policy.apply(PolicyInput.proposing(None, 0.7, True, [], fallback_action="monitor"))
+    assert (plain.action, refuted.action) == ("manual_review", "monitor")
+    assert refuted.notes == []  # confidence 0 is no model's: the low-confidence floor is skipped
+    high = policy.apply(PolicyInput.proposing(None, 0.995, True, [], fallback_action="monitor"))
+    assert high.action == "manual_review" and "0.995" in high.notes[0]

@@ -87,3 +87,19 @@ def test_a_fallback_verdict_is_bounded_as_the_agent_bounds_it() -> None:
     )
     replayed = rebound(record, floored, ["e2"])
     assert replayed.verdict is not None and replayed.verdict["action"] == "block_account"
+
+
+def test_a_refuted_fallback_proposes_the_policys_refuted_fallback_again() -> None:
+    record = make_record("fell", "none", score=0.95, fallback=True, action="monitor")
+    assert record.verdict is not None
+    record.verdict.update(
+        fraud_type="none", proposed_action=None, confidence=0.0, refuted_type="scraping_bot"
+    )
+    policy = RiskPolicy.load()
+    assert rebound(record, policy, []).verdict["action"] == "monitor"  # type: ignore[index]
+    stricter = RiskPolicy.model_validate(
+        {**policy.model_dump(), "refuted_fallback": "step_up_auth"}
+    )
+    assert rebound(record, stricter, []).verdict["action"] == "step_up_auth"  # type: ignore[index]
+    # instruction-like text keeps its floor
+    assert rebound(record, policy, ["e2"]).verdict["action"] == "manual_review"  # type: ignore[index]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import itertools
 import json
+import re
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -23,6 +25,7 @@ from evals.simulator.build import plan_case_sets, simulate_cases
 from evals.simulator.case_files import write_cases
 from evals.simulator.injection import INJECTION_TEXTS
 from evals.simulator.plan import HARD_NEGATIVE_KINDS
+from evals.simulator.shops import SHOP_ACTIONS
 
 N_CASES = 440
 FRAUD_RATE = 0.5
@@ -300,3 +303,41 @@ def test_sim_v2_draws_more_variants_and_noisier_hard_negatives() -> None:
     assert kinds - set(SIM_V1.hard_negatives)  # kinds sim_v1 never makes
     texts = [e.text for case in cases for e in case.events if e.text]
     assert any(attack in text for text in texts for attack in MORE_LANGUAGES)
+
+
+def _simulated(version: str) -> list[Case]:
+    cases: list[Case] = []
+    for plan, ctx in plan_case_sets(200, 0.5, seed=9, version=version):
+        cases += simulate_cases(plan, ctx)
+    return cases
+
+
+def _without_shop(event: Event) -> Event:
+    attrs = {key: value for key, value in event.attrs.items() if key != "shop_id"}
+    return dataclasses.replace(event, attrs=attrs)
+
+
+def test_sim_v3_is_sim_v2_with_every_orders_shop_named_alike() -> None:
+    v2, v3 = _simulated("v2"), _simulated("v3")
+    assert [case.case_id for case in v2] == [case.case_id for case in v3]
+    for old, new in zip(v2, v3, strict=True):
+        assert [_without_shop(e) for e in old.events] == [_without_shop(e) for e in new.events]
+    orders = [
+        (case.fraud_type, event)
+        for case in v3
+        for event in case.events
+        if event.action in SHOP_ACTIONS and event.item_id is not None
+    ]
+    assert all(re.fullmatch(r"shop-[0-9a-f]{6}", event.attrs["shop_id"]) for _, event in orders)
+    # the attribute no longer marks brushing: honest buyers' orders name shops the same way
+    keys = {fraud == "order_brushing": set(event.attrs) for fraud, event in orders}
+    assert keys[True] == keys[False]
+    # a ring's orders (sim_v2 marked them) still name one shop, now in the common form
+    for old, new in zip(v2, v3, strict=True):
+        ring = {e.attrs["shop_id"] for e in old.events if "shop_id" in e.attrs}
+        renamed = {
+            n.attrs["shop_id"]
+            for o, n in zip(old.events, new.events, strict=True)
+            if "shop_id" in o.attrs
+        }
+        assert len(renamed) == len(ring)
