@@ -223,12 +223,21 @@ class VerdictPrompt:
         return {"role": "user", "content": self.retry.substitute(error=error, last_event_id=last)}
 
 
-def prompt_options(version: str, directory: Path = PROMPTS_DIR) -> dict[str, Any]:
+def prompt_options(
+    version: str, directory: Path = PROMPTS_DIR, seen: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """prompts/<version>_options.toml, or {} when the version has none. `text_of = "<other>"`
-    names the version whose text files and few-shot library this one uses: a version that
-    changes only options is one small file, not a copy of the text."""
+    names the version whose text files and few-shot library this one uses, and
+    `options_of = "<other>"` the version whose options this file's keys are laid over: a
+    version that changes one option is a file of its reason and that option, not a copy."""
+    if version in seen:
+        raise ValueError(f"prompt options of {version!r} refer back to it: {' → '.join(seen)}")
     path = directory / f"{version}_options.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    own = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    base = own.pop("options_of", None)
+    if base is None:
+        return own
+    return {**prompt_options(str(base), directory, (*seen, version)), **own}
 
 
 def text_version_of(version: str, directory: Path = PROMPTS_DIR) -> str:

@@ -22,7 +22,7 @@ from agent_doubles import (
 from agent.fewshot import FewShotLibrary, library_path
 from agent.investigator import Investigator
 from agent.llm.client import ChatMessage
-from agent.prompting import FewShotExample, PromptNotFoundError, VerdictPrompt
+from agent.prompting import FewShotExample, PromptNotFoundError, VerdictPrompt, prompt_options
 from agent.render.case import render_case
 from agent.settings import Settings
 from detectors.cases import FRAUD_TYPES, RISK_ACTIONS
@@ -283,3 +283,18 @@ def test_text_of_a_missing_version_names_the_files(tmp_path: Path) -> None:
     (tmp_path / "mine_options.toml").write_text('text_of = "gone"\n', encoding="utf-8")
     with pytest.raises(PromptNotFoundError, match=r"gone_system\.md"):
         VerdictPrompt.load("mine", tmp_path)
+
+
+def test_v14_is_v13s_options_with_clear_refuted() -> None:
+    """`options_of` lays a version's own keys over another's: v14 is v13 plus one option."""
+    v13, v14 = prompt_options("verdict_v13"), prompt_options("verdict_v14")
+    assert v14 == {**v13, "clear_refuted": True}
+    loaded = VerdictPrompt.load("verdict_v14")
+    assert loaded.clear_refuted and loaded.text_version == "verdict_v7" and loaded.takeover_shown
+
+
+def test_options_that_refer_back_to_themselves_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a_options.toml").write_text('options_of = "b"\n', encoding="utf-8")
+    (tmp_path / "b_options.toml").write_text('options_of = "a"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="refer back to it: a → b"):
+        prompt_options("a", tmp_path)
