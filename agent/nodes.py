@@ -11,6 +11,7 @@ from langgraph.types import interrupt
 from agent.claims_check import claim_problems
 from agent.classify import request_answer
 from agent.context import Context
+from agent.evidence_kinds import cited_kind_problems
 from agent.fallback import (
     detector_type_guess,
     fallback_explanation,
@@ -144,6 +145,8 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             problems += refuted
         if prompt.check_claims:
             problems += claim_problems(answer.fraud_type, answer.explanation, events)
+        if prompt.check_cited_kinds:
+            problems += cited_kind_problems(answer.fraud_type, answer.evidence, events)
         if prompt.check_none:
             shown = shown_patterns(events, prompt.takeover_shown)
             problems += none_problems(answer.fraud_type, shown)
@@ -169,7 +172,9 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return update
 
 
-def _refuted_with_nothing_shown(state: State, context: Context, refuted: list[str]) -> str | None:
+def _refuted_with_nothing_shown(
+    state: State, context: Context, refuted: list[str]
+) -> FraudType | None:
     """The last answer's type when the case's events rule it out and show no type's whole
     pattern (prompts with `clear_refuted`): the model's only claim is contradicted."""
     if not (context.prompt.clear_refuted and refuted and state.answer is not None):

@@ -110,6 +110,10 @@ class VerdictPrompt:
     case's events rule out, on a case that shows no type's whole pattern, proposes the policy's
     `refuted_fallback` action (`monitor`) with type `none` instead of `manual_review`
     (`clear_refuted = true`; see agent.nodes.check_grounding)."""
+    check_cited_kinds: bool = False
+    """A fraud answer citing events of kinds its type does not rest on, or without its type's
+    defining kind (card testing without a payment attempt), is sent back
+    (`check_cited_kinds = true`; see agent.evidence_kinds)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -148,6 +152,7 @@ class VerdictPrompt:
             takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),
+            check_cited_kinds=bool(options.get("check_cited_kinds", False)),
             text_version=text_version,
         )
 
