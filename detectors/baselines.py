@@ -11,7 +11,7 @@ from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
 from detectors.events import ACTIONS
 from detectors.rules import CREDENTIAL_ACTIONS
 from detectors.sequences import Sequence
-from detectors.tokenizer import EncodedSequences, EventTokenizer, NotFittedError
+from detectors.tokenizer import EncodedSequences, EventColumns, EventTokenizer, NotFittedError
 
 if TYPE_CHECKING:  # sklearn costs ~2.5 s to import; only the isolation forest needs it
     from sklearn.ensemble import IsolationForest
@@ -121,46 +121,85 @@ def _lookup(keys: np.ndarray, counts: np.ndarray, query: np.ndarray) -> np.ndarr
     return np.where(keys[position] == query, counts[position], 0).astype(np.float64)
 
 
-def aggregate_features(sequence: Sequence) -> np.ndarray:
-    """Per-user aggregates: volume, pace, action mix, distinct devices/ips, money, outcomes."""
-    events = sequence.events
-    n = len(events)
-    ts = np.asarray([event.ts for event in events], dtype=np.float64)
-    gaps = np.diff(ts) if n > 1 else np.zeros(1)
-    duration = float(ts[-1] - ts[0]) if n else 0.0
-    action_index = {name: index for index, name in enumerate(ACTIONS)}
-    mix = np.zeros(len(ACTIONS) + 1)
-    for event in events:
-        mix[action_index.get(event.action, len(ACTIONS))] += 1
-    amounts = np.asarray([e.amount for e in events if e.amount is not None] or [0.0])
-    quantities = [e.quantity for e in events if e.quantity is not None]
-    distinct = [
-        len({getattr(e, name) for e in events if getattr(e, name) is not None})
-        for name in ("device_id", "ip", "country", "payment_method", "item_id", "category")
+DISTINCT_FIELDS = ("device_id", "ip", "country", "payment_method", "item_id", "category")
+
+
+def aggregate_features(sequences: SequenceOf[Sequence] | EventColumns) -> np.ndarray:
+    """(B, F) per-user aggregates: volume, pace, money, outcomes, distinct devices/ips/...,
+    action mix. A whole batch at once, from its columns (which a caller may share)."""
+    columns = EventColumns.of(sequences)
+    n = columns.lengths
+    per_event = np.maximum(n, 1)
+    ts = columns.numbers["ts"]
+    duration = _first_to_last(columns, ts)
+    median_gap, min_gap = _gap_median_and_min(columns, ts)
+    amount = columns.numbers["amount"]
+    has_amount = ~np.isnan(amount)
+    amount_sum = np.bincount(columns.seq[has_amount], amount[has_amount], columns.count)
+    actions = columns.categories["action"]
+    outcomes = columns.categories["status"].isin(("declined", "failed"))
+    scalars = [
+        np.log1p(n),
+        np.log1p(duration),
+        np.log1p(n / np.maximum(duration / 3600.0, 1 / 60)),
+        np.log1p(median_gap),
+        np.log1p(min_gap),
+        _signed_log1p(amount_sum),
+        _signed_log1p(_max_per_sequence(columns, amount)),
+        _max_per_sequence(columns, columns.numbers["quantity"]),
+        columns.counts(outcomes) / per_event,
+        columns.counts(actions.isin(CREDENTIAL_ACTIONS)).astype(np.float64),
     ]
-    return np.concatenate(
-        [
-            [
-                np.log1p(n),
-                np.log1p(duration),
-                np.log1p(n / max(duration / 3600.0, 1 / 60)),
-                np.log1p(float(np.median(gaps))),
-                np.log1p(float(gaps.min())),
-                _signed_log1p(float(amounts.sum())),
-                _signed_log1p(float(amounts.max())),
-                float(max(quantities, default=0)),
-                sum(e.status in ("declined", "failed") for e in events) / max(n, 1),
-                sum(e.action in CREDENTIAL_ACTIONS for e in events),
-            ],
-            np.log1p(distinct),
-            mix / max(n, 1),
-        ]
+    distinct = [np.log1p(columns.distinct_counts(name)) for name in DISTINCT_FIELDS]
+    return np.column_stack([*scalars, *distinct, _action_mix(columns) / per_event[:, None]])
+
+
+def _first_to_last(columns: EventColumns, values: np.ndarray) -> np.ndarray:
+    """(B,) last minus first value of each sequence (0 for an empty one)."""
+    nonempty = columns.lengths > 0
+    span = np.zeros(columns.count)
+    span[nonempty] = (
+        values[columns.offsets[1:][nonempty] - 1] - values[columns.offsets[:-1][nonempty]]
     )
+    return span
 
 
-def _signed_log1p(value: float) -> float:
+def _gap_median_and_min(columns: EventColumns, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B,) median and smallest gap between consecutive events of each sequence; 0 and 0 with
+    fewer than two events. One sort by (sequence, gap) puts every sequence's gaps in order."""
+    within = columns.seq[1:] == columns.seq[:-1]
+    gaps, gap_seq = np.diff(ts)[within], columns.seq[1:][within]
+    gaps = gaps[np.lexsort((gaps, gap_seq))]
+    count = np.bincount(gap_seq, minlength=columns.count)
+    start = np.cumsum(count) - count
+    some = count > 0
+    median, smallest = np.zeros(columns.count), np.zeros(columns.count)
+    low, high = (start + (count - 1) // 2)[some], (start + count // 2)[some]
+    median[some] = (gaps[low] + gaps[high]) / 2  # np.median: the mean of the middle two
+    smallest[some] = gaps[start[some]]
+    return median, smallest
+
+
+def _max_per_sequence(columns: EventColumns, values: np.ndarray) -> np.ndarray:
+    """(B,) largest set (non-NaN) value of each sequence; 0 where none is set."""
+    present = ~np.isnan(values)
+    largest = np.full(columns.count, -np.inf)
+    np.maximum.at(largest, columns.seq[present], values[present])
+    return np.where(columns.counts(present) > 0, largest, 0.0)
+
+
+def _action_mix(columns: EventColumns) -> np.ndarray:
+    """(B, len(ACTIONS) + 1) events per canonical action, the last column the `other:` ones."""
+    index: dict[str | None, int] = {name: position for position, name in enumerate(ACTIONS)}
+    width = len(ACTIONS) + 1
+    action = columns.categories["action"].lookup(lambda name: index.get(name, len(ACTIONS)))
+    mix = np.bincount(columns.seq * width + action, minlength=columns.count * width)
+    return mix.reshape(columns.count, width).astype(np.float64)
+
+
+def _signed_log1p(values: np.ndarray) -> np.ndarray:
     # Amounts may be negative (refunds written as credits); log1p alone gives -inf or NaN there.
-    return float(np.sign(value) * np.log1p(abs(value)))
+    return np.sign(values) * np.log1p(np.abs(values))
 
 
 class IsolationForestDetector(BaseDetector):
@@ -178,7 +217,7 @@ class IsolationForestDetector(BaseDetector):
         sequences = legitimate_only(sequences, labels)
         from sklearn.ensemble import IsolationForest
 
-        features = np.stack([aggregate_features(sequence) for sequence in sequences])
+        features = aggregate_features(sequences)
         self.forest_ = IsolationForest(n_estimators=self.n_estimators, random_state=self.seed)
         self.forest_.fit(features)
         self.threshold_ = threshold_for_flag_rate(
@@ -189,5 +228,5 @@ class IsolationForestDetector(BaseDetector):
     def decision_function(self, sequences: SequenceOf[Sequence]) -> np.ndarray:
         if self.forest_ is None:
             raise NotFittedError("IsolationForestDetector is not fitted; call fit(sequences) first")
-        features = np.stack([aggregate_features(sequence) for sequence in sequences])
+        features = aggregate_features(sequences)
         return -self.forest_.score_samples(features)

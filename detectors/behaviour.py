@@ -12,8 +12,8 @@ from collections.abc import Sequence as SequenceOf
 
 import numpy as np
 
-from detectors.events import Event
 from detectors.sequences import Sequence
+from detectors.tokenizer import Categories, EventColumns
 
 BEHAVIOUR_SIGNALS = (
     "machine_browsing",
@@ -58,89 +58,125 @@ CHANGE_ACTIONS = frozenset(
 BACKING_ACTIONS = frozenset({"add_to_cart", "checkout", "purchase"})
 
 
-def behaviour_signals(sequences: SequenceOf[Sequence]) -> np.ndarray:
-    """(B, len(BEHAVIOUR_SIGNALS)) signals, in BEHAVIOUR_SIGNALS order."""
-    return np.asarray([_signals_of(sequence) for sequence in sequences], dtype=np.float64).reshape(
-        len(sequences), len(BEHAVIOUR_SIGNALS)
-    )
-
-
-def _signals_of(sequence: Sequence) -> list[float]:
-    events = sequence.events
-    actions = {event.action for event in events}
-    return [
-        _machine_browsing(events),
-        _card_testing_pattern(events) if "payment_attempt" in actions else 0.0,
-        float(sum(event.action == "refund_request" for event in events)),
-        _new_instrument_spend(events) if "payment_method_add" in actions else 0.0,
-        _new_device_changes(events) if actions & CHANGE_ACTIONS else 0.0,
-        _unbacked_reviews(events) if "review" in actions else 0.0,
+def behaviour_signals(sequences: SequenceOf[Sequence] | EventColumns) -> np.ndarray:
+    """(B, len(BEHAVIOUR_SIGNALS)) signals, in BEHAVIOUR_SIGNALS order; `sequences` may be
+    their EventColumns. A whole batch at once: every per-event step is a numpy operation."""
+    columns = EventColumns.of(sequences)
+    actions = columns.categories["action"]
+    signals = [
+        _machine_browsing(columns, actions.isin(("view",))),
+        _card_testing_pattern(columns, actions),
+        columns.counts(actions.isin(("refund_request",))).astype(np.float64),
+        _new_instrument_spend(columns, actions),
+        _new_device_changes(columns, actions.isin(CHANGE_ACTIONS)),
+        _unbacked_reviews(columns, actions),
     ]
+    return np.stack(signals, axis=1).reshape(columns.count, len(BEHAVIOUR_SIGNALS))
 
 
-def _machine_browsing(events: list[Event]) -> float:
-    views = [event for event in events if event.action == "view"]
-    if len(views) < MIN_VIEWS_FOR_RHYTHM:
-        return 0.0
-    ts = np.asarray([event.ts for event in views], dtype=np.float64)
-    gaps = np.diff(ts)
-    mean = float(gaps.mean())
-    regularity = 1.0 / (1.0 + float(gaps.std()) / mean) if mean > 0 else 1.0
-    minutes = max(float(ts[-1] - ts[0]) / 60.0, VIEW_RATE_FLOOR_MINUTES)
-    items = {event.item_id for event in views if event.item_id is not None}
-    return len(items) / minutes * regularity
+def _machine_browsing(columns: EventColumns, is_view: np.ndarray) -> np.ndarray:
+    views = np.flatnonzero(is_view)
+    view_seq, ts = columns.seq[views], columns.numbers["ts"][views]
+    count = np.bincount(view_seq, minlength=columns.count)
+    within = view_seq[1:] == view_seq[:-1]
+    gaps, gap_seq = np.diff(ts)[within], view_seq[1:][within]
+    intervals = np.maximum(count - 1, 1)
+    mean = np.bincount(gap_seq, gaps, columns.count) / intervals
+    deviation = gaps - mean[gap_seq]
+    std = np.sqrt(np.bincount(gap_seq, deviation * deviation, columns.count) / intervals)
+    positive = mean > 0
+    regularity = np.ones(columns.count)
+    regularity[positive] = 1.0 / (1.0 + std[positive] / mean[positive])
+    first, last = np.full(columns.count, np.nan), np.full(columns.count, np.nan)
+    first[view_seq[::-1]], last[view_seq] = ts[::-1], ts  # the last write of an index wins
+    minutes = np.maximum((last - first) / 60.0, VIEW_RATE_FLOOR_MINUTES)
+    items = columns.distinct_counts("item_id", is_view)
+    rhythmic = count >= MIN_VIEWS_FOR_RHYTHM
+    return np.where(rhythmic, items / np.where(rhythmic, minutes, 1.0) * regularity, 0.0)
 
 
-def _card_testing_pattern(events: list[Event]) -> float:
-    declined = [
-        (position, event.payment_method or "")
-        for position, event in enumerate(events)
-        if event.action == "payment_attempt" and event.status == "declined"
-    ]
-    best = 0
-    for start, (first, _) in enumerate(declined):
-        window = {card for position, card in declined[start:] if position < first + PAYMENT_WINDOW}
-        best = max(best, len(window))
-    return float(best)
+def _card_testing_pattern(columns: EventColumns, actions: Categories) -> np.ndarray:
+    """Distinct cards among the declines of each window that starts at a decline: every
+    (window start, decline within PAYMENT_WINDOW events of it) pair, then distinct per start."""
+    statuses = columns.categories["status"]
+    declined = np.flatnonzero(actions.isin(("payment_attempt",)) & statuses.isin(("declined",)))
+    best = np.zeros(columns.count)
+    if declined.size == 0:
+        return best
+    cards = columns.categories["payment_method"]
+    card = np.where(cards.lookup(bool, bool), cards.codes, -1)[declined]  # unset and "" alike
+    seq = columns.seq[declined]
+    window_end = np.minimum(declined + PAYMENT_WINDOW, columns.offsets[seq + 1])
+    members = np.searchsorted(declined, window_end) - np.arange(declined.size)
+    start = np.repeat(np.arange(declined.size), members)
+    member = start + np.arange(start.size) - np.repeat(np.cumsum(members) - members, members)
+    width = len(cards.values) + 1
+    pairs = np.unique(start * width + card[member] + 1)
+    distinct = np.bincount(pairs // width, minlength=declined.size)
+    np.maximum.at(best, seq, distinct)
+    return best
 
 
-def _new_instrument_spend(events: list[Event]) -> float:
-    added = np.asarray([e.ts for e in events if e.action == "payment_method_add"])
-    spend = sum(
-        abs(event.amount)
-        for event in events
-        if event.action == "payment_attempt"
-        and event.status != "declined"
-        and event.amount is not None
-        and bool(((event.ts >= added) & (event.ts - added <= RUSHED_SECONDS)).any())
+def _new_instrument_spend(columns: EventColumns, actions: Categories) -> np.ndarray:
+    """log1p of the money of payments not declined made within RUSHED_SECONDS after (or at
+    the time of) some instrument added in the same sequence, whatever the order of the rows."""
+    ts, amount = columns.numbers["ts"], columns.numbers["amount"]
+    added = np.flatnonzero(actions.isin(("payment_method_add",)))
+    paid = np.flatnonzero(
+        actions.isin(("payment_attempt",))
+        & ~columns.categories["status"].isin(("declined",))
+        & ~np.isnan(amount)
     )
-    return float(np.log1p(spend))
+    rows = np.concatenate([added, paid])
+    is_paid = np.arange(rows.size) >= added.size
+    # By sequence, then time, an addition before a payment at the same time: each payment's
+    # latest addition up to its time is the last addition before it in this order.
+    order = np.lexsort((is_paid, ts[rows], columns.seq[rows]))
+    rows, is_paid = rows[order], is_paid[order]
+    latest = np.maximum.accumulate(np.where(is_paid, -1, np.arange(rows.size)))
+    payments = np.flatnonzero(is_paid & (latest >= 0))
+    source = rows[latest[payments]]
+    payment = rows[payments]
+    rushed = (columns.seq[source] == columns.seq[payment]) & (
+        ts[payment] - ts[source] <= RUSHED_SECONDS
+    )
+    # bincount adds in row order, from 0, like the sum over the events it replaces
+    spend_rows = np.sort(payment[rushed])
+    spend = np.bincount(columns.seq[spend_rows], np.abs(amount[spend_rows]), columns.count)
+    return np.log1p(spend)
 
 
-def _new_device_changes(events: list[Event]) -> float:
-    first_seen: dict[str, float] = {}
-    first_device = None
-    changes = 0
-    for event in events:
-        if event.device_id is None:
-            continue
-        if first_device is None:
-            first_device = event.device_id
-        since = event.ts - first_seen.setdefault(event.device_id, event.ts)
-        changes += (
-            event.action in CHANGE_ACTIONS
-            and event.device_id != first_device
-            and since <= NEW_DEVICE_SECONDS
-        )
-    return float(changes)
+def _new_device_changes(columns: EventColumns, is_change: np.ndarray) -> np.ndarray:
+    """Changes from a device other than the sequence's first, within NEW_DEVICE_SECONDS of
+    that device's first row in the sequence."""
+    devices = columns.categories["device_id"]
+    rows = np.flatnonzero(devices.codes >= 0)
+    seq, device = columns.seq[rows], devices.codes[rows]
+    width = len(devices.values)
+    _, first_row, pair = np.unique(seq * width + device, return_index=True, return_inverse=True)
+    first_seen = columns.numbers["ts"][rows[first_row]][pair]
+    first_device = np.full(columns.count, -1)
+    _, first_of_sequence = np.unique(seq, return_index=True)
+    first_device[seq[first_of_sequence]] = device[first_of_sequence]
+    changes = (
+        is_change[rows]
+        & (device != first_device[seq])
+        & (columns.numbers["ts"][rows] - first_seen <= NEW_DEVICE_SECONDS)
+    )
+    return np.bincount(seq[changes], minlength=columns.count).astype(np.float64)
 
 
-def _unbacked_reviews(events: list[Event]) -> float:
-    backed: set[str | None] = set()
-    unbacked = 0
-    for event in events:
-        if event.action in BACKING_ACTIONS:
-            backed.add(event.item_id)
-        elif event.action == "review":
-            unbacked += event.item_id not in backed
-    return float(unbacked)
+def _unbacked_reviews(columns: EventColumns, actions: Categories) -> np.ndarray:
+    """Reviews of an item (an unset item counts as one) with no earlier backing row of it."""
+    items = columns.categories["item_id"]
+    width = len(items.values) + 1
+    key = columns.seq * width + items.codes + 1
+    backing = np.flatnonzero(actions.isin(BACKING_ACTIONS))
+    backed, first_backing = np.unique(key[backing], return_index=True)
+    reviews = np.flatnonzero(actions.isin(("review",)))
+    found = np.minimum(np.searchsorted(backed, key[reviews]), max(backed.size - 1, 0))
+    is_backed = np.zeros(reviews.size, dtype=bool)
+    if backed.size:
+        is_backed = (backed[found] == key[reviews]) & (backing[first_backing[found]] < reviews)
+    unbacked = reviews[~is_backed]
+    return np.bincount(columns.seq[unbacked], minlength=columns.count).astype(np.float64)

@@ -30,7 +30,7 @@ from detectors.surprise_signals import (
     surprise_signals,
     top_g_for,
 )
-from detectors.tokenizer import EncodedSequences, EventTokenizer, NotFittedError
+from detectors.tokenizer import EncodedSequences, EventColumns, EventTokenizer, NotFittedError
 from detectors.training import (
     TrainConfig,
     length_batches,
@@ -313,21 +313,24 @@ class LSTMDetector(BaseDetector):
         assert self.tokenizer_ is not None
         return self._surprise_encoded(self.tokenizer_.encode(sequences))
 
-    def signal_values(self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence]) -> np.ndarray:
+    def signal_values(
+        self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence] | EventColumns
+    ) -> np.ndarray:
         """(B, S) raw signals in `signal_names` order."""
         if self.aggregate_profile_ is None or self.event_tail_ is None:
             raise NotFittedError("LSTMDetector has no calibration; call fit(sequences)")
+        events = EventColumns.of(sequences)
         columns = [
             surprise_signals(arrays, self.top_g_, self.event_tail_),
-            behaviour_signals(sequences),
-            self.aggregate_profile_.distance(sequences)[:, None],
+            behaviour_signals(events),
+            self.aggregate_profile_.distance(events)[:, None],
         ]
         if arrays.type_probs is not None:
             columns.append(1.0 - arrays.type_probs[:, :1].astype(np.float64))
         return np.concatenate(columns, axis=1)
 
     def tail_probabilities(
-        self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence]
+        self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence] | EventColumns
     ) -> np.ndarray:
         """(B, S) P(a legitimate sequence is at least this extreme), per signal."""
         if not self.calibrations_:
@@ -344,7 +347,7 @@ class LSTMDetector(BaseDetector):
     def fused_scores(
         self,
         arrays: SurpriseArrays,
-        sequences: SequenceOf[Sequence],
+        sequences: SequenceOf[Sequence] | EventColumns,
         signals: SequenceOf[str] | None = None,
     ) -> np.ndarray:
         """Scores from model outputs; `signals` (default: `combined_signals`) restricts the
@@ -402,9 +405,10 @@ class LSTMDetector(BaseDetector):
         model)."""
         threshold = self._fitted_threshold()
         assert self.tokenizer_ is not None
-        encoded = self.tokenizer_.encode(sequences)
+        columns = EventColumns(sequences)  # read once, for the tokens and the signals
+        encoded = self.tokenizer_.encode(columns)
         arrays = self._surprise_encoded(encoded)
-        tails = self.tail_probabilities(arrays, sequences)
+        tails = self.tail_probabilities(arrays, columns)
         scores = self._fuse(tails)
         return ScoredSequences(sequences, scores, scores >= threshold, tails, arrays, encoded, self)
 

@@ -50,6 +50,7 @@ _STRING_FIELDS = (
     "payment_method",
     "text",
 )
+_STRING_SET = frozenset(_STRING_FIELDS)
 _RECORD_FIELDS = frozenset(
     ("user_id", "ts", "action", "amount", "quantity", "rating", "attrs", *_STRING_FIELDS)
 )
@@ -124,6 +125,14 @@ def format_ts(ts: float) -> str:
 
 def parse_ts(value: Any) -> float:
     """ISO 8601 (with offset or `Z`) or Unix seconds → Unix seconds in UTC."""
+    if type(value) is str:  # the common case first: a well-formed time with its offset
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the checks below decide, and word the error
+        else:
+            if moment.tzinfo is not None:
+                return moment.timestamp()
     if isinstance(value, bool):
         raise EventError("ts", f"expected ISO 8601 string or Unix seconds, got {value!r}")
     if isinstance(value, int | float):
@@ -195,37 +204,46 @@ def _optional_int(record: dict[str, Any], name: str, low: int, high: int | None)
 def parse_event(record: Any) -> Event:
     """Validate one decoded JSON record into an Event; raise EventError naming the field.
 
-    Top-level keys this format does not define are kept in `attrs`, so nothing is lost.
+    Top-level keys this format does not define are kept in `attrs`, so nothing is lost. The
+    optional strings and the extra keys come from one pass over the record: this runs for every
+    line a screen reads.
     """
     if not isinstance(record, dict):
         raise EventError("<line>", f"expected a JSON object, got {type(record).__name__}")
     user_id = _required_string(record, "user_id")
-    if "ts" not in record or record["ts"] is None:
+    if record.get("ts") is None:
         raise EventError("ts", "required field is missing")
     ts = parse_ts(record["ts"])
     action = canonical_action(_required_string(record, "action"))
-    strings: dict[str, str | None] = {}
-    for name in _STRING_FIELDS:
-        value = record.get(name)
-        if value is not None and not isinstance(value, str):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                value = str(value)
-            else:
-                raise EventError(name, f"expected a string, got {type(value).__name__}")
-        strings[name] = value
+    strings: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    for name, value in record.items():
+        if name in _STRING_SET:
+            if value is not None:
+                strings[name] = value if type(value) is str else _string_value(name, value)
+        elif name not in _RECORD_FIELDS:
+            extra[name] = value
     attrs = record.get("attrs") or {}
     if not isinstance(attrs, dict):
         raise EventError("attrs", f"expected an object, got {type(attrs).__name__}")
-    extra = {key: value for key, value in record.items() if key not in _RECORD_FIELDS}
     if extra:
         attrs = {**attrs, **extra}
     return Event(
-        user_id=user_id,
-        ts=ts,
-        action=action,
+        user_id,
+        ts,
+        action,
         amount=_optional_number(record, "amount"),
         quantity=_optional_int(record, "quantity", 0, None),
         rating=_optional_int(record, "rating", 1, 5),
         attrs=attrs,
         **strings,
     )
+
+
+def _string_value(name: str, value: Any) -> str:
+    """A string field given as a number is kept as its text; anything else is an error."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise EventError(name, f"expected a string, got {type(value).__name__}")

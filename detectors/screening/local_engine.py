@@ -25,6 +25,7 @@ from tqdm import tqdm
 from detectors.events import Event
 from detectors.loading import LoadReport
 from detectors.screening.event_rows import event_tuple, shard_of
+from detectors.screening.gc_pause import cyclic_gc_paused
 from detectors.screening.input_files import case_sequences, text_bytes, user_events
 from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
 from detectors.sequences import Sequence, group_sequences, order_events
@@ -55,14 +56,14 @@ class LocalPlan:
 def plan(
     files: list[Path], shard_bytes: int, workers: int | None, threads: int | None
 ) -> LocalPlan:
-    """Shards so that each holds at most `shard_bytes` of text and every worker has one; no
-    more workers than shards; the cores (or `threads`) shared among the workers. By default
-    one worker per core, or one for an input too small to pay for starting them."""
+    """Shards so that each holds at most `shard_bytes` of text, in a multiple of the workers
+    (every worker screens as many, so none waits alone for the last one); the cores (or
+    `threads`) shared among the workers. By default one worker per core, or one for an input
+    too small to pay for starting them."""
     text = text_bytes(files)
     cores = os.cpu_count() or 1
-    wanted = workers or (cores if text >= PARALLEL_MIN_BYTES else 1)
-    shards = max(1, math.ceil(text / shard_bytes), wanted)
-    used = min(wanted, shards)
+    used = workers or (cores if text >= PARALLEL_MIN_BYTES else 1)
+    shards = math.ceil(max(1, math.ceil(text / shard_bytes)) / used) * used
     return LocalPlan(shards, used, max(1, (threads or cores) // used))
 
 
@@ -159,10 +160,11 @@ def screen_shard(
     """Group, order and score one shard (its pieces read in input-file order), and write it."""
     assert _screener is not None, "the worker's detector is loaded by _load_screener"
     pieces = (piece_path(directory, shard, file_index) for file_index in range(files))
-    sequences, cases = shard_sequences(read_pieces(pieces), fmt)
     counts = ScreenCounts()
-    for batch, batch_cases, name in shard_batches(shard, sequences, cases, batch_size):
-        counts.add(_screener.screen(batch, batch_cases, name))
+    with cyclic_gc_paused():
+        sequences, cases = shard_sequences(read_pieces(pieces), fmt)
+        for batch, batch_cases, name in shard_batches(shard, sequences, cases, batch_size):
+            counts.add(_screener.screen(batch, batch_cases, name))
     return counts
 
 

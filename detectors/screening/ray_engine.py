@@ -20,6 +20,7 @@ import ray
 from detectors.events import Event
 from detectors.loading import LoadReport
 from detectors.screening.event_rows import pack_events, unpack_events
+from detectors.screening.gc_pause import cyclic_gc_paused
 from detectors.screening.input_files import case_sequences, user_events
 from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
 from detectors.sequences import Sequence, order_events
@@ -99,11 +100,12 @@ class ScreenActor:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[int]]:
         sequences = []
-        for blob in batch["events"]:
-            events = unpack_events(blob)
-            sequences.append(Sequence(events[0].user_id, order_events(events)))
-        cases = [marshal.loads(case) for case in batch["case"]] if self.cases else None
-        counts = self.screener.screen(sequences, cases, uuid.uuid4().hex)
+        with cyclic_gc_paused():
+            for blob in batch["events"]:
+                events = unpack_events(blob)
+                sequences.append(Sequence(events[0].user_id, order_events(events)))
+            cases = [marshal.loads(case) for case in batch["case"]] if self.cases else None
+            counts = self.screener.screen(sequences, cases, uuid.uuid4().hex)
         return {
             "users": [counts.users],
             "events": [counts.events],

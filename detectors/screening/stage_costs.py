@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detectors.loading import LoadReport
+from detectors.screening.gc_pause import cyclic_gc_paused
 from detectors.screening.input_files import user_events
 from detectors.screening.local_engine import (
     partition_file,
@@ -75,13 +76,14 @@ def measure_stages(path: Path, fmt: str, model: str | None, batch_size: int) -> 
         output.start()
         screener = SequenceScreener(model, output, threads=1)
         for shard in range(SHARDS):
-            with costs.timing("read back"):
-                records = list(read_pieces([piece_path(directory, shard, 0)]))
-            with costs.timing("group"):
-                sequences, _ = shard_sequences(records, fmt)
-            for batch, _, name in shard_batches(shard, sequences, None, batch_size):
-                with costs.timing("score"):
-                    scored = screener.detector.score_sequences(batch)
-                with costs.timing("records"):
-                    screener.write(scored, None, name)
+            with cyclic_gc_paused():  # as screen_shard runs it
+                with costs.timing("read back"):
+                    records = list(read_pieces([piece_path(directory, shard, 0)]))
+                with costs.timing("group"):
+                    sequences, _ = shard_sequences(records, fmt)
+                for batch, _, name in shard_batches(shard, sequences, None, batch_size):
+                    with costs.timing("score"):
+                        scored = screener.detector.score_sequences(batch)
+                    with costs.timing("records"):
+                        screener.write(scored, None, name)
     return costs

@@ -74,6 +74,17 @@ def test_aggregate_features_stay_finite_for_refunds_written_as_credits() -> None
         {"user_id": "u", "ts": 0, "action": "purchase", "amount": 20.0},
         {"user_id": "u", "ts": 60, "action": "refund_request", "amount": -45.0},
     ]
-    features = aggregate_features(Sequence("u", [parse_event(record) for record in records]))
-    assert np.isfinite(features).all()
-    assert features[5] < 0  # the net amount (-25) keeps its sign
+    features = aggregate_features([Sequence("u", [parse_event(record) for record in records])])
+    assert features.shape[0] == 1 and np.isfinite(features).all()
+    assert features[0, 5] < 0  # the net amount (-25) keeps its sign
+
+
+def test_aggregate_features_of_a_batch_are_each_sequence_alone() -> None:
+    from detectors.baselines import aggregate_features
+    from detectors.sequences import Sequence
+
+    sequences = [*make_sequences(6, 3, seed=5)[0], Sequence("empty", [])]
+    together = aggregate_features(sequences)
+    alone = np.concatenate([aggregate_features([sequence]) for sequence in sequences])
+    assert np.array_equal(together, alone)
+    assert np.isfinite(together).all() and not together[-1].any()

@@ -97,3 +97,35 @@ def test_reviews_count_when_nothing_was_bought_before() -> None:
         event(40.0, "purchase", "i3"),
     ]
     assert _signals(Sequence("u", events))["unbacked_reviews"] == [2.0]
+
+
+def test_a_batch_gives_each_sequence_its_own_signals() -> None:
+    """Signals are computed over a whole batch at once: no sequence may leak into the next."""
+    declines = [_pay("a", float(i), f"card:{i}", "declined") for i in range(3)]
+    batch = [
+        Sequence("a", declines),
+        Sequence("empty", []),
+        Sequence("b", [_pay("b", 0.0, "card:9", "declined"), *_views("b", [2.0] * 9).events]),
+    ]
+    together = behaviour_signals(batch)
+    alone = np.concatenate([behaviour_signals([sequence]) for sequence in batch])
+    assert np.array_equal(together, alone)
+    assert together[:, BEHAVIOUR_SIGNALS.index("card_testing_pattern")].tolist() == [3, 0, 1]
+    assert not together[1].any()
+
+
+def test_an_instrument_added_in_the_same_second_after_the_payment_counts() -> None:
+    events = [
+        _pay("u", 100.0, "card:1", "approved", amount=40.0),
+        Event("u", 100.0, "payment_method_add", payment_method="card:1"),
+        _pay("u", 50.0, "card:1", "approved", amount=7.0),  # before any instrument
+    ]
+    assert _signals(Sequence("u", events))["new_instrument_spend"] == [float(np.log1p(40.0))]
+
+
+def test_unset_and_empty_cards_are_one_card_and_unset_items_back_unset_reviews() -> None:
+    cards = [_pay("u", 0.0, "", "declined"), Event("u", 1.0, "payment_attempt", status="declined")]
+    reviews = [Event("u", 2.0, "purchase"), Event("u", 3.0, "review")]
+    signals = _signals(Sequence("u", cards + reviews))
+    assert signals["card_testing_pattern"] == [1.0]
+    assert signals["unbacked_reviews"] == [0.0]

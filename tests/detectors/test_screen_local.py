@@ -149,3 +149,22 @@ def test_no_usable_event_exits_2(model: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, [str(empty), "--model", str(model), "-o", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "0 usable events (rejected 1)" in result.output
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_plan_gives_every_worker_as_many_shards_each_within_the_budget(
+    tmp_path: Path, workers: int
+) -> None:
+    from detectors.screening.local_engine import plan
+
+    inputs = []
+    for index, size in enumerate((700, 1_000, 300)):
+        path = tmp_path / f"events_{index}.jsonl"
+        path.write_bytes(b"x" * size)
+        inputs.append(path)
+    local = plan(inputs, shard_bytes=400, workers=workers, threads=6)
+    assert local.workers == workers
+    assert local.shards % workers == 0
+    assert local.shards * 400 >= 2_000  # no shard over its text budget (on average)
+    assert local.shards - workers < 2_000 / 400  # and no more shards than that needs
+    assert local.threads_per_worker == 6 // workers
