@@ -11,7 +11,13 @@ from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
 from detectors.events import ACTIONS
 from detectors.rules import CREDENTIAL_ACTIONS
 from detectors.sequences import Sequence
-from detectors.tokenizer import EncodedSequences, EventColumns, EventTokenizer, NotFittedError
+from detectors.tokenizer import (
+    EncodedSequences,
+    EventColumns,
+    EventTokenizer,
+    NotFittedError,
+    consecutive_gaps,
+)
 
 if TYPE_CHECKING:  # sklearn costs ~2.5 s to import; only the isolation forest needs it
     from sklearn.ensemble import IsolationForest
@@ -167,8 +173,7 @@ def _first_to_last(columns: EventColumns, values: np.ndarray) -> np.ndarray:
 def _gap_median_and_min(columns: EventColumns, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B,) median and smallest gap between consecutive events of each sequence; 0 and 0 with
     fewer than two events. One sort by (sequence, gap) puts every sequence's gaps in order."""
-    within = columns.seq[1:] == columns.seq[:-1]
-    gaps, gap_seq = np.diff(ts)[within], columns.seq[1:][within]
+    gaps, gap_seq = consecutive_gaps(columns.seq, ts)
     gaps = gaps[np.lexsort((gaps, gap_seq))]
     count = np.bincount(gap_seq, minlength=columns.count)
     start = np.cumsum(count) - count

@@ -13,7 +13,7 @@ from collections.abc import Sequence as SequenceOf
 import numpy as np
 
 from detectors.sequences import Sequence
-from detectors.tokenizer import Categories, EventColumns
+from detectors.tokenizer import Categories, EventColumns, consecutive_gaps
 
 BEHAVIOUR_SIGNALS = (
     "machine_browsing",
@@ -78,8 +78,7 @@ def _machine_browsing(columns: EventColumns, is_view: np.ndarray) -> np.ndarray:
     views = np.flatnonzero(is_view)
     view_seq, ts = columns.seq[views], columns.numbers["ts"][views]
     count = np.bincount(view_seq, minlength=columns.count)
-    within = view_seq[1:] == view_seq[:-1]
-    gaps, gap_seq = np.diff(ts)[within], view_seq[1:][within]
+    gaps, gap_seq = consecutive_gaps(view_seq, ts)
     intervals = np.maximum(count - 1, 1)
     mean = np.bincount(gap_seq, gaps, columns.count) / intervals
     deviation = gaps - mean[gap_seq]

@@ -148,6 +148,13 @@ class EventColumns:
         return np.bincount(pairs // width, minlength=self.count)
 
 
+def consecutive_gaps(seq: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Time between consecutive rows of the same sequence, and that sequence: rows ordered by
+    sequence (all rows of a batch, or some of them, e.g. its views)."""
+    within = seq[1:] == seq[:-1]
+    return np.diff(ts)[within], seq[1:][within]
+
+
 def _quantile_edges(values: np.ndarray, n_buckets: int) -> np.ndarray:
     """Distinct inner quantile edges (2 significant digits, so tokens read well)."""
     if values.size == 0 or n_buckets < 2:
