@@ -50,7 +50,7 @@ _STRING_FIELDS = (
     "payment_method",
     "text",
 )
-_STRING_SET = frozenset(_STRING_FIELDS)
+_STRING_TYPES = frozenset((str, type(None)))
 _RECORD_FIELDS = frozenset(
     ("user_id", "ts", "action", "amount", "quantity", "rating", "attrs", *_STRING_FIELDS)
 )
@@ -167,9 +167,11 @@ def canonical_action(name: str) -> str:
 
 
 def _required_string(record: dict[str, Any], name: str) -> str:
-    if name not in record or record[name] is None:
+    value = record.get(name)
+    if type(value) is str and (text := value.strip()):  # the common case first
+        return text
+    if value is None:
         raise EventError(name, "required field is missing")
-    value = record[name]
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise EventError(name, f"expected a string, got {type(value).__name__}")
     text = str(value).strip()
@@ -204,9 +206,9 @@ def _optional_int(record: dict[str, Any], name: str, low: int, high: int | None)
 def parse_event(record: Any) -> Event:
     """Validate one decoded JSON record into an Event; raise EventError naming the field.
 
-    Top-level keys this format does not define are kept in `attrs`, so nothing is lost. The
-    optional strings and the extra keys come from one pass over the record: this runs for every
-    line a screen reads.
+    Top-level keys this format does not define are kept in `attrs`, so nothing is lost. This
+    runs for every line a screen reads, so the common case (every optional string a string, no
+    extra key) is checked for all fields at once.
     """
     if not isinstance(record, dict):
         raise EventError("<line>", f"expected a JSON object, got {type(record).__name__}")
@@ -215,29 +217,25 @@ def parse_event(record: Any) -> Event:
         raise EventError("ts", "required field is missing")
     ts = parse_ts(record["ts"])
     action = canonical_action(_required_string(record, "action"))
-    strings: dict[str, str] = {}
-    extra: dict[str, Any] = {}
-    for name, value in record.items():
-        if name in _STRING_SET:
-            if value is not None:
-                strings[name] = value if type(value) is str else _string_value(name, value)
-        elif name not in _RECORD_FIELDS:
-            extra[name] = value
+    strings = [record.get(name) for name in _STRING_FIELDS]
+    if not _STRING_TYPES.issuperset(map(type, strings)):
+        strings = [
+            value if value is None else _string_value(name, value)
+            for name, value in zip(_STRING_FIELDS, strings, strict=True)
+        ]
+    session, item, category, currency, status, device, ip, country, agent, method, text = strings
     attrs = record.get("attrs") or {}
     if not isinstance(attrs, dict):
         raise EventError("attrs", f"expected an object, got {type(attrs).__name__}")
-    if extra:
-        attrs = {**attrs, **extra}
+    if not _RECORD_FIELDS.issuperset(record):
+        attrs = {**attrs, **{k: v for k, v in record.items() if k not in _RECORD_FIELDS}}
+    amount = _optional_number(record, "amount")
+    quantity = _optional_int(record, "quantity", 0, None)
+    rating = _optional_int(record, "rating", 1, 5)
     return Event(
-        user_id,
-        ts,
-        action,
-        amount=_optional_number(record, "amount"),
-        quantity=_optional_int(record, "quantity", 0, None),
-        rating=_optional_int(record, "rating", 1, 5),
-        attrs=attrs,
-        **strings,
-    )
+        user_id, ts, action, session, item, category, amount, currency, quantity, status,
+        device, ip, country, agent, method, rating, text, attrs,
+    )  # fmt: skip
 
 
 def _string_value(name: str, value: Any) -> str:
