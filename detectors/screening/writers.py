@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 OUTPUT_FORMATS = ("jsonl", "parquet")
 
@@ -32,9 +33,8 @@ class ShardWriter:
             return
         path = self.directory / f"{self.prefix}-{name}.{self.fmt}"
         if self.fmt == "jsonl":
-            with path.open("w", encoding="utf-8") as out:
-                for record in records:
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            lines = [orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE) for record in records]
+            path.write_bytes(b"".join(lines))
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
