@@ -207,7 +207,7 @@ class SequenceLSTM(nn.Module):
 
 
 def _nll_and_rank(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(..., V) logits and (...) targets → NLL and 1-based rank of each target."""
-    true = logits.gather(-1, targets.unsqueeze(-1))  # (..., 1)
+    """(N, V) logits and (N,) targets → NLL and 1-based rank of each target."""
+    true = logits.gather(-1, targets.unsqueeze(-1))  # (N, 1)
     rank = (logits > true).sum(dim=-1) + 1
-    return torch.logsumexp(logits, dim=-1) - true.squeeze(-1), rank
+    return F.cross_entropy(logits, targets, reduction="none"), rank  # fused: 2× log-sum-exp
