@@ -206,10 +206,16 @@ def _optional_int(record: dict[str, Any], name: str, low: int, high: int | None)
 def parse_event(record: Any) -> Event:
     """Validate one decoded JSON record into an Event; raise EventError naming the field.
 
-    Top-level keys this format does not define are kept in `attrs`, so nothing is lost. This
-    runs for every line a screen reads, so the common case (every optional string a string, no
-    extra key) is checked for all fields at once.
-    """
+    Top-level keys this format does not define are kept in `attrs`, so nothing is lost."""
+    return Event(*parse_event_values(record))
+
+
+def parse_event_values(record: Any) -> tuple[Any, ...]:
+    """`parse_event`'s Event as its field values, in field order, without making the Event
+    (a screen only carries the values to its shard files).
+
+    This runs for every line a screen reads, so the common case (every optional string a
+    string, no extra key) is checked for all fields at once."""
     if not isinstance(record, dict):
         raise EventError("<line>", f"expected a JSON object, got {type(record).__name__}")
     user_id = _required_string(record, "user_id")
@@ -232,7 +238,7 @@ def parse_event(record: Any) -> Event:
     amount = _optional_number(record, "amount")
     quantity = _optional_int(record, "quantity", 0, None)
     rating = _optional_int(record, "rating", 1, 5)
-    return Event(
+    return (
         user_id, ts, action, session, item, category, amount, currency, quantity, status,
         device, ip, country, agent, method, rating, text, attrs,
     )  # fmt: skip

@@ -101,7 +101,9 @@ def _read_parquet(path: Path, report: LoadReport) -> Iterator[Event]:
             yield event
 
 
-def _read_jsonl(path: Path, parse: Callable[[Any], T], report: LoadReport) -> Iterator[T]:
+def read_jsonl(path: Path, parse: Callable[[Any], T], report: LoadReport) -> Iterator[T]:
+    """`parse` of every JSON line of `path`, in file order; every line counted in `report`,
+    a line that is not JSON or that `parse` rejects (EventError) reported by its number."""
     # Bytes, decoded line by line, so that one line that is not UTF-8 is rejected, not fatal.
     with _open_binary(path) as lines:
         for number, raw in enumerate(lines, start=1):
@@ -145,9 +147,9 @@ def iter_events(path: Path, fmt: str, report: LoadReport) -> Iterator[Event]:
     if fmt == "jsonl" and path.suffix == ".parquet":
         yield from _read_parquet(path, report)
     elif fmt == "jsonl":
-        yield from _read_jsonl(path, parse_event, report)
+        yield from read_jsonl(path, parse_event, report)
     elif fmt == "cases":
-        for case in _read_jsonl(path, parse_case, report):
+        for case in read_jsonl(path, parse_case, report):
             yield from case.events
     else:
         from detectors.adapters import ADAPTERS
@@ -160,12 +162,12 @@ def iter_events(path: Path, fmt: str, report: LoadReport) -> Iterator[Event]:
 
 def iter_cases(path: Path, report: LoadReport) -> Iterator[Case]:
     """Stream the cases of one FORMATS.md case file, counting every line in `report`."""
-    return _read_jsonl(path, parse_case, report)
+    return read_jsonl(path, parse_case, report)
 
 
 def iter_screened(path: Path, report: LoadReport) -> Iterator[ScreenedUser]:
     """Stream the records of a `screen` flagged-users file (README, "Screening at scale")."""
-    return _read_jsonl(path, parse_screened, report)
+    return read_jsonl(path, parse_screened, report)
 
 
 def read_cases(path: str | Path) -> tuple[list[Case], LoadReport]:

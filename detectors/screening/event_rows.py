@@ -19,8 +19,14 @@ def event_tuple(event: Event) -> tuple[Any, ...]:
     return values
 
 
-def pack_events(events: list[Event]) -> bytes:
-    return marshal.dumps([event_tuple(event) for event in events])
+def pack_rows(rows: list[tuple[Any, ...]]) -> bytes:
+    """Events as their `event_tuple`s, packed."""
+    return marshal.dumps(rows)
+
+
+def unpack_rows(blob: bytes) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = marshal.loads(blob)
+    return rows
 
 
 def unpack_events(blob: bytes) -> list[Event]:

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from detectors.events import Event
-from detectors.loading import LoadReport, iter_cases, iter_events
+from detectors.events import Event, parse_event_values
+from detectors.loading import LoadReport, iter_cases, iter_events, read_jsonl
+from detectors.screening.event_rows import event_tuple
 
 GZIP_EXPANSION = 6
 """A rough text-to-gzip ratio of event files, for sizing shards before reading them."""
@@ -38,6 +39,9 @@ def case_sequences(path: Path, report: LoadReport) -> Iterator[tuple[dict[str, A
         yield fields, case.events
 
 
-def user_events(path: Path, fmt: str, report: LoadReport) -> Iterator[Event]:
-    """Every event of an event file, in file order."""
-    return iter_events(path, fmt, report)
+def user_event_rows(path: Path, fmt: str, report: LoadReport) -> Iterator[tuple[Any, ...]]:
+    """Every event of an event file as its field values (`event_tuple`), in file order: what
+    the engines carry to their shards. JSONL lines become values without an Event between."""
+    if fmt == "jsonl" and path.suffix != ".parquet":
+        return read_jsonl(path, parse_event_values, report)
+    return map(event_tuple, iter_events(path, fmt, report))

@@ -26,7 +26,7 @@ from detectors.events import Event
 from detectors.loading import LoadReport
 from detectors.screening.event_rows import event_tuple, shard_of
 from detectors.screening.gc_pause import cyclic_gc_paused
-from detectors.screening.input_files import case_sequences, text_bytes, user_events
+from detectors.screening.input_files import case_sequences, text_bytes, user_event_rows
 from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
 from detectors.sequences import Sequence, group_sequences, order_events
 
@@ -123,8 +123,8 @@ def partition_file(task: tuple[int, Path], fmt: str, directory: Path, shards: in
                 record = (case, [event_tuple(event) for event in events])
                 pieces.add(shard_of(case["case_id"], shards), record)
         else:
-            for event in user_events(path, fmt, report):
-                pieces.add(shard_of(event.user_id, shards), event_tuple(event))
+            for values in user_event_rows(path, fmt, report):
+                pieces.add(shard_of(values[0], shards), values)  # values[0]: the user
     finally:
         pieces.close()
     return report

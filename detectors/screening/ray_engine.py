@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 import ray
 
-from detectors.events import Event
 from detectors.loading import LoadReport
-from detectors.screening.event_rows import pack_events, unpack_events
+from detectors.screening.event_rows import event_tuple, pack_rows, unpack_events, unpack_rows
 from detectors.screening.gc_pause import cyclic_gc_paused
-from detectors.screening.input_files import case_sequences, user_events
+from detectors.screening.input_files import case_sequences, user_event_rows
 from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
 from detectors.sequences import Sequence, order_events
 
@@ -58,17 +57,18 @@ def read_event_rows(
         report = LoadReport(str(name))
         columns = ("key", "position", "events", "case")
         rows: dict[str, list[Any]] = {name: [] for name in columns}
-        keyed: Iterator[tuple[str, list[Event], dict[str, Any] | None]]
+        keyed: Iterator[tuple[str, list[tuple[Any, ...]], dict[str, Any] | None]]
         if fmt == "cases":
             keyed = (
-                (case["case_id"], events, case) for case, events in case_sequences(path, report)
+                (case["case_id"], [event_tuple(event) for event in events], case)
+                for case, events in case_sequences(path, report)
             )
         else:
-            keyed = ((event.user_id, [event], None) for event in user_events(path, fmt, report))
+            keyed = ((values[0], [values], None) for values in user_event_rows(path, fmt, report))
         for place, (key, events, case) in enumerate(keyed):
             rows["key"].append(key)
             rows["position"].append(base + place)
-            rows["events"].append(pack_events(events))
+            rows["events"].append(pack_rows(events))
             rows["case"].append(marshal.dumps(case))
             if len(rows["key"]) >= ROWS_PER_BLOCK:
                 yield rows
@@ -81,10 +81,10 @@ def read_event_rows(
 def join_user_events(group: dict[str, np.ndarray]) -> dict[str, list[Any]]:
     """One user's event rows, from any file, → one row of its events in file order."""
     order = np.argsort(group["position"], kind="stable")
-    events = [event for index in order for event in unpack_events(group["events"][index])]
+    events = [row for index in order for row in unpack_rows(group["events"][index])]
     return {
         "key": [str(group["key"][0])],
-        "events": [pack_events(events)],
+        "events": [pack_rows(events)],
         "case": [group["case"][0]],
     }
 

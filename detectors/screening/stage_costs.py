@@ -14,7 +14,7 @@ from pathlib import Path
 
 from detectors.loading import LoadReport
 from detectors.screening.gc_pause import cyclic_gc_paused
-from detectors.screening.input_files import user_events
+from detectors.screening.input_files import user_event_rows
 from detectors.screening.local_engine import (
     partition_file,
     piece_path,
@@ -59,7 +59,7 @@ def measure_stages(path: Path, fmt: str, model: str | None, batch_size: int) -> 
     if fmt == "cases":
         raise ValueError("stage costs are measured on event files; got --format cases")
     parse_start = time.process_time()
-    events = sum(1 for _ in user_events(path, fmt, LoadReport(str(path))))
+    events = sum(1 for _ in user_event_rows(path, fmt, LoadReport(str(path))))
     parse_s = time.process_time() - parse_start
     if not events:
         raise ValueError(f"{path}: no usable event to time the stages on")
