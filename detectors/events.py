@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 ACTIONS: tuple[str, ...] = (
@@ -87,11 +88,6 @@ class Event:
     text: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def dedup_key(self) -> tuple[str, float, str, str | None]:
-        """Same user, ts, action and item are one event (FORMATS.md §1)."""
-        return (self.user_id, self.ts, self.action, self.item_id)
-
     def to_record(self) -> dict[str, Any]:
         """The FORMATS.md JSON record: ISO-8601 UTC `ts`, unset fields left out."""
         record: dict[str, Any] = {
@@ -114,6 +110,10 @@ class Event:
         if self.attrs:
             record["attrs"] = self.attrs
         return record
+
+
+DEDUP_KEY = attrgetter("user_id", "ts", "action", "item_id")
+"""An event's key: same user, ts, action and item are one event (FORMATS.md §1)."""
 
 
 def format_ts(ts: float) -> str:

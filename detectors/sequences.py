@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
-from detectors.events import Event
+from detectors.events import DEDUP_KEY, Event
+
+_TIME = attrgetter("ts")
 
 
 @dataclass(slots=True)
@@ -20,15 +23,16 @@ class Sequence:
 
 
 def order_events(events: Iterable[Event]) -> list[Event]:
-    """Sort by time (stable) and merge duplicates: same user, ts, action, item are one event."""
-    seen: set[tuple[str, float, str, str | None]] = set()
-    unique = []
-    for event in events:
-        key = event.dedup_key
-        if key not in seen:
-            seen.add(key)
-            unique.append(event)
-    unique.sort(key=lambda event: event.ts)
+    """Sort by time (stable) and merge duplicates: same user, ts, action, item are one event
+    (the first one kept)."""
+    unique = list(events)
+    keys = list(map(DEDUP_KEY, unique))
+    if len(set(keys)) < len(keys):  # rare: the merge loop runs only when there is a duplicate
+        first: dict[tuple[str, float, str, str | None], Event] = {}
+        for key, event in zip(keys, unique, strict=True):
+            first.setdefault(key, event)
+        unique = list(first.values())
+    unique.sort(key=_TIME)
     return unique
 
 
