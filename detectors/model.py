@@ -194,7 +194,7 @@ class SequenceLSTM(nn.Module):
         """(..., H) states and (...) next-token targets → the NLL and rank of each target.
 
         On CPU the head runs HEAD_ROWS_CPU states at a time, so that their logits are still in
-        the cache when the log-sum-exp and the rank read them (1.7× faster than all at once)."""
+        the cache when the NLL and the rank read them (1.7× faster than all at once)."""
         flat_states = states.reshape(-1, states.shape[-1])
         flat_targets = targets.reshape(-1)
         rows = flat_targets.numel()

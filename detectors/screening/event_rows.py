@@ -30,7 +30,7 @@ def unpack_rows(blob: bytes) -> list[tuple[Any, ...]]:
 
 
 def unpack_events(blob: bytes) -> list[Event]:
-    return [Event(*values) for values in marshal.loads(blob)]
+    return [Event(*values) for values in unpack_rows(blob)]
 
 
 def shard_of(key: str, shards: int) -> int:
