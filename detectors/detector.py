@@ -70,7 +70,10 @@ class SurpriseArrays(EventSurprises):
 class ScoredSequences:
     """Scores and flags of a list of sequences, in input order, and what explains each one."""
 
-    sequences: SequenceOf[Sequence]
+    user_ids: list[str]
+    """The user (or, for a case, its first event's user) of each sequence."""
+    columns: EventColumns
+    """The sequences' events, as they were scored."""
     scores: np.ndarray
     """(B,) fused scores."""
     flagged: np.ndarray
@@ -82,15 +85,15 @@ class ScoredSequences:
     detector: LSTMDetector
 
     def __len__(self) -> int:
-        return len(self.sequences)
+        return len(self.user_ids)
 
     def explain(self, index: int) -> SequenceScore:
         """Everything the detector says about sequence `index`, every event's surprise included."""
         return SequenceScore(
-            user_id=self.sequences[index].user_id,
+            user_id=self.user_ids[index],
             score=float(self.scores[index]),
             flagged=bool(self.flagged[index]),
-            events=self._event_surprises(index, np.arange(len(self.sequences[index]))),
+            events=self._event_surprises(index, np.arange(self.columns.lengths[index])),
             fraud_type_probs=self.fraud_type_probs(index),
             embedding=self.arrays.embedding[index].tolist(),
             end_surprise=float(self.arrays.end_nll[index]),
@@ -403,14 +406,19 @@ class LSTMDetector(BaseDetector):
         """Scores and flags of every sequence; what explains one is built when it is asked for
         (a screen writes the few flagged users: per-event detail for all cost more than the
         model)."""
+        columns = EventColumns.from_sequences(sequences)  # read once, for tokens and signals
+        return self.score_columns(columns, [sequence.user_id for sequence in sequences])
+
+    def score_columns(self, columns: EventColumns, user_ids: list[str]) -> ScoredSequences:
+        """`score_sequences` of sequences given as their columns (a screen reads them so)."""
         threshold = self._fitted_threshold()
         assert self.tokenizer_ is not None
-        columns = EventColumns(sequences)  # read once, for the tokens and the signals
         encoded = self.tokenizer_.encode(columns)
         arrays = self._surprise_encoded(encoded)
         tails = self.tail_probabilities(arrays, columns)
         scores = self._fuse(tails)
-        return ScoredSequences(sequences, scores, scores >= threshold, tails, arrays, encoded, self)
+        flagged = scores >= threshold
+        return ScoredSequences(user_ids, columns, scores, flagged, tails, arrays, encoded, self)
 
     def token_names(self, features: np.ndarray) -> list[str]:
         """Readable token of each (N_FEATURES,) feature row, e.g.

@@ -52,6 +52,8 @@ _STRING_FIELDS = (
     "text",
 )
 _STRING_TYPES = frozenset((str, type(None)))
+QUANTITY_MAX = 2**63 - 1
+"""A quantity must fit a 64-bit integer (the screen carries events in Arrow columns)."""
 _RECORD_FIELDS = frozenset(
     ("user_id", "ts", "action", "amount", "quantity", "rating", "attrs", *_STRING_FIELDS)
 )
@@ -236,7 +238,7 @@ def parse_event_values(record: Any) -> tuple[Any, ...]:
     if not _RECORD_FIELDS.issuperset(record):
         attrs = {**attrs, **{k: v for k, v in record.items() if k not in _RECORD_FIELDS}}
     amount = _optional_number(record, "amount")
-    quantity = _optional_int(record, "quantity", 0, None)
+    quantity = _optional_int(record, "quantity", 0, QUANTITY_MAX)
     rating = _optional_int(record, "rating", 1, 5)
     return (
         user_id, ts, action, session, item, category, amount, currency, quantity, status,

@@ -50,7 +50,7 @@ class Categories:
     codes: np.ndarray
     """(N,) int64 index into `values`; -1 where the field is unset."""
     values: list[str]
-    """The distinct values, in order of first appearance."""
+    """The distinct values (of these events, or of a larger set they were taken from)."""
 
     def lookup(self, table: Callable[[str | None], Any], dtype: Any = np.int64) -> np.ndarray:
         """(N,) `table(value)` of every event (value None where unset). `table` runs once per
@@ -84,15 +84,28 @@ class EventColumns:
 
     Reading attributes of ~10⁵ Python objects costs more than all the arithmetic on them, so
     the fields that the tokenizer, the aggregates and the behaviour signals use are read once
-    here, and the three can share one EventColumns of a batch."""
+    (`from_sequences`, or straight from a columnar table), and the three share them."""
 
-    def __init__(self, sequences: SequenceOf[Sequence]) -> None:
-        lengths = np.fromiter((len(s.events) for s in sequences), np.int64, len(sequences))
-        self.offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-        """(B + 1,): sequence b is rows offsets[b]:offsets[b + 1]."""
-        np.cumsum(lengths, out=self.offsets[1:])
-        self.seq = np.repeat(np.arange(len(sequences)), lengths)
+    def __init__(
+        self,
+        offsets: np.ndarray,
+        numbers: dict[str, np.ndarray],
+        categories: dict[str, Categories],
+    ) -> None:
+        self.offsets = offsets
+        """(B + 1,) int64: sequence b is rows offsets[b]:offsets[b + 1]."""
+        self.seq = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
         """(N,) the sequence of each row."""
+        self.numbers = numbers
+        """(N,) float64 of each of NUMBER_FIELDS; NaN where unset."""
+        self.categories = categories
+        """Each of CATEGORY_FIELDS as codes (-1 where unset) into its distinct values."""
+
+    @classmethod
+    def from_sequences(cls, sequences: SequenceOf[Sequence]) -> EventColumns:
+        lengths = np.fromiter((len(s.events) for s in sequences), np.int64, len(sequences))
+        offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
         events = list(chain.from_iterable(sequence.events for sequence in sequences))
         numbers: dict[str, list[Any]] = {name: [] for name in NUMBER_FIELDS}
         codes: dict[str, list[int]] = {name: [] for name in CATEGORY_FIELDS}
@@ -106,24 +119,22 @@ class EventColumns:
                     index.setdefault(value, len(index) - 1)
                     for value in map(attrgetter(name), chunk)
                 ]
-        self.numbers = {
-            name: np.array(values, dtype=np.float64)  # None → NaN
-            for name, values in numbers.items()
-        }
-        """(N,) float64 of each of NUMBER_FIELDS; NaN where unset."""
-        self.categories = {
-            name: Categories(
-                np.array(codes[name], dtype=np.int64),
-                [value for value in index if value is not None],
-            )
-            for name, index in indexes.items()
-        }
-        """Each of CATEGORY_FIELDS as codes (-1 where unset) into its distinct values."""
+        return cls(
+            offsets,
+            {name: np.array(values, dtype=np.float64) for name, values in numbers.items()},
+            {
+                name: Categories(
+                    np.array(codes[name], dtype=np.int64),
+                    [value for value in index if value is not None],
+                )
+                for name, index in indexes.items()
+            },
+        )
 
     @classmethod
     def of(cls, sequences: SequenceOf[Sequence] | EventColumns) -> EventColumns:
         """The columns of `sequences`; columns already made are used as they are."""
-        return sequences if isinstance(sequences, EventColumns) else cls(sequences)
+        return sequences if isinstance(sequences, EventColumns) else cls.from_sequences(sequences)
 
     @property
     def count(self) -> int:
@@ -199,7 +210,7 @@ class EventTokenizer:
 
     # --- fitting -------------------------------------------------------------------------
     def fit(self, sequences: SequenceOf[Sequence]) -> EventTokenizer:
-        columns = EventColumns(sequences)
+        columns = EventColumns.from_sequences(sequences)
         if columns.seq.size == 0:
             raise ValueError("cannot fit a tokenizer on 0 events; need ≥ 1")
         frequent_other = sorted(

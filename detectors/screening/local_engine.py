@@ -10,36 +10,27 @@ import marshal
 import math
 import multiprocessing
 import os
-import struct
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import TypeVar
 
 from tqdm import tqdm
 
-from detectors.events import Event
 from detectors.loading import LoadReport
 from detectors.screening.event_rows import event_tuple, shard_of
-from detectors.screening.gc_pause import cyclic_gc_paused
+from detectors.screening.event_table import PieceWriter, ShardTable, read_pieces
 from detectors.screening.input_files import case_sequences, text_bytes, user_event_rows
 from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
-from detectors.sequences import Sequence, group_sequences, order_events
 
 SHARD_TEXT_BYTES = 96 * 2**20
-"""Input text per shard: about 330k events of the simulator's size, ~0.5 GB once parsed."""
+"""Input text per shard: about 330k events of the simulator's size."""
 PARALLEL_MIN_BYTES = 16 * 2**20
 """Below this much input text one process screens it all: starting workers would cost more."""
-FLUSH_RECORDS = 8192
-"""Records buffered per shard before they are appended to its file."""
-CHUNK_HEADER = struct.Struct("<Q")
-"""Each chunk of a shard file is its byte length, then that many bytes of marshal: read back
-with one `marshal.loads` (`marshal.load` on a file reads it a few bytes at a time, 5x slower)."""
-
 T = TypeVar("T")
 R = TypeVar("R")
 Runner = Callable[[Callable[[T], R], list[T], str], list[R]]
@@ -67,82 +58,32 @@ def plan(
     return LocalPlan(shards, used, max(1, (threads or cores) // used))
 
 
-class _ShardFiles:
-    """Append-only shard files of marshalled records, written in buffered chunks.
-
-    Marshal, not JSON, because these are this run's own temporary files, never anyone's input;
-    the records were validated before they were written."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self.paths = paths
-        self._handles: list[IO[bytes]] = [path.open("wb") for path in self.paths]
-        self._buffers: list[list[Any]] = [[] for _ in self.paths]
-
-    def add(self, shard: int, record: Any) -> None:
-        buffer = self._buffers[shard]
-        buffer.append(record)
-        if len(buffer) >= FLUSH_RECORDS:
-            _write_chunk(self._handles[shard], buffer)
-            buffer.clear()
-
-    def close(self) -> None:
-        for buffer, handle in zip(self._buffers, self._handles, strict=True):
-            if buffer:
-                _write_chunk(handle, buffer)
-            handle.close()
-
-
-def _write_chunk(handle: IO[bytes], records: list[Any]) -> None:
-    blob = marshal.dumps(records)
-    handle.write(CHUNK_HEADER.pack(len(blob)))
-    handle.write(blob)
-
-
 def piece_path(directory: Path, shard: int, file_index: int) -> Path:
-    return directory / f"shard-{shard:05d}-file-{file_index:05d}.bin"
-
-
-def read_pieces(paths: Iterable[Path]) -> Iterator[Any]:
-    for path in paths:
-        with path.open("rb") as handle:
-            while header := handle.read(CHUNK_HEADER.size):
-                (size,) = CHUNK_HEADER.unpack(header)
-                yield from marshal.loads(handle.read(size))
-        path.unlink()
+    return directory / f"shard-{shard:05d}-file-{file_index:05d}.arrow"
 
 
 def partition_file(task: tuple[int, Path], fmt: str, directory: Path, shards: int) -> LoadReport:
-    """Every event (or case) of one input file, in file order, to its piece of the shard of
-    its user (or case)."""
+    """Every event of one input file, in file order, to its piece of the shard of its user
+    (or, in a case file, of its case: a case's events stay one sequence)."""
     file_index, path = task
     report = LoadReport(str(path))
-    pieces = _ShardFiles([piece_path(directory, shard, file_index) for shard in range(shards)])
+    pieces = PieceWriter([piece_path(directory, shard, file_index) for shard in range(shards)])
     try:
         if fmt == "cases":
-            for case, events in case_sequences(path, report):
-                record = (case, [event_tuple(event) for event in events])
-                pieces.add(shard_of(case["case_id"], shards), record)
+            for number, (case, events) in enumerate(case_sequences(path, report)):
+                key = f"{file_index}:{number}"
+                blob: bytes | None = marshal.dumps(case)
+                shard = shard_of(case["case_id"], shards)
+                for event in events:
+                    pieces.add(shard, key, blob, event_tuple(event))
+                    blob = None  # the record rides on the case's first event only
         else:
             for values in user_event_rows(path, fmt, report):
-                pieces.add(shard_of(values[0], shards), values)  # values[0]: the user
+                user = values[0]
+                pieces.add(shard_of(user, shards), user, None, values)
     finally:
         pieces.close()
     return report
-
-
-def shard_sequences(
-    records: Iterable[Any], fmt: str
-) -> tuple[list[Sequence], list[dict[str, Any]] | None]:
-    """One shard's sequences: users grouped, ordered and deduplicated; cases one each, with
-    their case records."""
-    if fmt != "cases":
-        return group_sequences(Event(*values) for values in records), None
-    cases, sequences = [], []
-    for case, values in records:
-        events = [Event(*value) for value in values]
-        cases.append(case)
-        sequences.append(Sequence(events[0].user_id, order_events(events)))
-    return sequences, cases
 
 
 _screener: SequenceScreener | None = None
@@ -159,26 +100,12 @@ def screen_shard(
 ) -> ScreenCounts:
     """Group, order and score one shard (its pieces read in input-file order), and write it."""
     assert _screener is not None, "the worker's detector is loaded by _load_screener"
-    pieces = (piece_path(directory, shard, file_index) for file_index in range(files))
+    table = ShardTable(read_pieces(piece_path(directory, shard, f) for f in range(files)))
     counts = ScreenCounts()
-    with cyclic_gc_paused():
-        sequences, cases = shard_sequences(read_pieces(pieces), fmt)
-        for batch, batch_cases, name in shard_batches(shard, sequences, cases, batch_size):
-            counts.add(_screener.screen(batch, batch_cases, name))
+    for start in range(0, len(table), batch_size):
+        name = f"{shard:05d}-{start // batch_size:05d}"
+        counts.add(_screener.screen(table.batch(start, start + batch_size), name))
     return counts
-
-
-def shard_batches(
-    shard: int,
-    sequences: list[Sequence],
-    cases: list[dict[str, Any]] | None,
-    batch_size: int,
-) -> Iterator[tuple[list[Sequence], list[dict[str, Any]] | None, str]]:
-    """A shard's sequences, their case records and output shard name, `batch_size` at a time."""
-    for start in range(0, len(sequences), batch_size):
-        stop = start + batch_size
-        batch_cases = cases[start:stop] if cases is not None else None
-        yield sequences[start:stop], batch_cases, f"{shard:05d}-{start // batch_size:05d}"
 
 
 @contextmanager

@@ -21,7 +21,12 @@ from detectors.loading import LoadReport
 from detectors.screening.event_rows import event_tuple, pack_rows, unpack_events, unpack_rows
 from detectors.screening.gc_pause import cyclic_gc_paused
 from detectors.screening.input_files import case_sequences, user_event_rows
-from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
+from detectors.screening.scoring import (
+    ScreenCounts,
+    ScreenOutput,
+    SequenceList,
+    SequenceScreener,
+)
 from detectors.sequences import Sequence, order_events
 
 ROWS_PER_BLOCK = 100_000
@@ -105,7 +110,7 @@ class ScreenActor:
                 events = unpack_events(blob)
                 sequences.append(Sequence(events[0].user_id, order_events(events)))
             cases = [marshal.loads(case) for case in batch["case"]] if self.cases else None
-            counts = self.screener.screen(sequences, cases, uuid.uuid4().hex)
+            counts = self.screener.screen(SequenceList(sequences, cases), uuid.uuid4().hex)
         return {
             "users": [counts.users],
             "events": [counts.events],

@@ -16,19 +16,21 @@ def user_record(
 ) -> dict[str, Any]:
     """Score, flag, event count and the `top` most surprising events of sequence `index` of
     `scored` (one user, or case)."""
-    sequence = scored.sequences[index]
-    record: dict[str, Any] = {"user_id": sequence.user_id}
+    columns = scored.columns
+    start = int(columns.offsets[index])
+    times, actions = columns.numbers["ts"], columns.categories["action"]
+    record: dict[str, Any] = {"user_id": scored.user_ids[index]}
     if case_id is not None:
         record["case_id"] = case_id
     record.update(
         score=round(float(scored.scores[index]), 6),
         flagged=bool(scored.flagged[index]),
-        n_events=len(sequence),
+        n_events=int(columns.lengths[index]),
         top_events=[
             {
                 "index": event.index,
-                "ts": format_ts(sequence.events[event.index].ts),
-                "action": sequence.events[event.index].action,
+                "ts": format_ts(float(times[start + event.index])),
+                "action": actions.values[actions.codes[start + event.index]],
                 "token": event.token,
                 "nll": round(event.nll, 4),
                 "rank": event.rank,

@@ -5,16 +5,51 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from detectors.screening.records import screened_record, user_record
 from detectors.screening.writers import ShardWriter, is_single_file, output_format
 from detectors.sequences import Sequence
+from detectors.tokenizer import EventColumns
 
 if TYPE_CHECKING:
     from detectors.detector import LSTMDetector, ScoredSequences
+
+
+class ScreenBatch(Protocol):
+    """Sequences to screen: their columns for the detector, and each sequence (with its case
+    record, for a case file) built only for the users a screen writes in full."""
+
+    @property
+    def user_ids(self) -> list[str]: ...
+
+    @property
+    def cases(self) -> list[dict[str, Any]] | None:
+        """Per sequence, its case record without events, when the input was a case file."""
+
+    def columns(self) -> EventColumns: ...
+
+    def sequence(self, index: int) -> Sequence: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceList:
+    """A ScreenBatch of sequences already built (the Ray engine groups events into them)."""
+
+    sequences: list[Sequence]
+    cases: list[dict[str, Any]] | None = None
+
+    @property
+    def user_ids(self) -> list[str]:
+        return [sequence.user_id for sequence in self.sequences]
+
+    def columns(self) -> EventColumns:
+        return EventColumns.from_sequences(self.sequences)
+
+    def sequence(self, index: int) -> Sequence:
+        return self.sequences[index]
 
 
 @dataclass(slots=True)
@@ -88,36 +123,29 @@ class SequenceScreener:
         self.users_writer = output.users_writer()
         self.flagged_writer = output.flagged_writer()
 
-    def screen(
-        self, sequences: list[Sequence], cases: list[dict[str, Any]] | None, shard_name: str
-    ) -> ScreenCounts:
-        """Score `sequences`, write their records as shard `shard_name`, and count them.
+    def screen(self, batch: ScreenBatch, shard_name: str) -> ScreenCounts:
+        """Score `batch`, write its records as shard `shard_name`, and count them."""
+        scored = self.detector.score_columns(batch.columns(), batch.user_ids)
+        return self.write(scored, batch, shard_name)
 
-        `cases`: per sequence, its case record without events, when the input was a case file."""
-        return self.write(self.detector.score_sequences(sequences), cases, shard_name)
-
-    def write(
-        self, scored: ScoredSequences, cases: list[dict[str, Any]] | None, shard_name: str
-    ) -> ScreenCounts:
-        """Write the records of scored sequences as shard `shard_name`, and count them."""
-        sequences = scored.sequences
+    def write(self, scored: ScoredSequences, batch: ScreenBatch, shard_name: str) -> ScreenCounts:
+        """Write the records of `batch`, scored, as shard `shard_name`, and count them."""
         users: list[dict[str, Any]] = []
         flagged: list[dict[str, Any]] = []
         for index in self._written(scored):
-            case = cases[index] if cases is not None else None
+            case = batch.cases[index] if batch.cases is not None else None
             case_id = case["case_id"] if case is not None else None
             record = user_record(scored, index, case_id, self.output.top)
             users.append(record)
             if scored.flagged[index] and self.flagged_writer is not None:
-                flagged.append(
-                    screened_record(record, sequences[index], self.detector.version, case)
-                )
+                sequence = batch.sequence(index)
+                flagged.append(screened_record(record, sequence, self.detector.version, case))
         self.users_writer.write(shard_name, users)
         if self.flagged_writer is not None:
             self.flagged_writer.write(shard_name, flagged)
         return ScreenCounts(
-            users=len(sequences),
-            events=sum(len(sequence) for sequence in sequences),
+            users=len(scored),
+            events=int(scored.columns.offsets[-1]),
             flagged=int(scored.flagged.sum()),
             written=len(users),
         )

@@ -13,15 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detectors.loading import LoadReport
-from detectors.screening.gc_pause import cyclic_gc_paused
+from detectors.screening.event_table import ShardTable, read_pieces
 from detectors.screening.input_files import user_event_rows
-from detectors.screening.local_engine import (
-    partition_file,
-    piece_path,
-    read_pieces,
-    shard_batches,
-    shard_sequences,
-)
+from detectors.screening.local_engine import partition_file, piece_path
 from detectors.screening.scoring import ScreenOutput, SequenceScreener
 
 STAGES = ("parse + validate", "partition write", "read back", "group", "score", "records")
@@ -76,14 +70,14 @@ def measure_stages(path: Path, fmt: str, model: str | None, batch_size: int) -> 
         output.start()
         screener = SequenceScreener(model, output, threads=1)
         for shard in range(SHARDS):
-            with cyclic_gc_paused():  # as screen_shard runs it
-                with costs.timing("read back"):
-                    records = list(read_pieces([piece_path(directory, shard, 0)]))
-                with costs.timing("group"):
-                    sequences, _ = shard_sequences(records, fmt)
-                for batch, _, name in shard_batches(shard, sequences, None, batch_size):
-                    with costs.timing("score"):
-                        scored = screener.detector.score_sequences(batch)
-                    with costs.timing("records"):
-                        screener.write(scored, None, name)
+            with costs.timing("read back"):
+                table = read_pieces([piece_path(directory, shard, 0)])
+            with costs.timing("group"):
+                sequences = ShardTable(table)
+            for start in range(0, len(sequences), batch_size):
+                batch = sequences.batch(start, start + batch_size)
+                with costs.timing("score"):
+                    scored = screener.detector.score_columns(batch.columns(), batch.user_ids)
+                with costs.timing("records"):
+                    screener.write(scored, batch, f"{shard:05d}-{start // batch_size:05d}")
     return costs

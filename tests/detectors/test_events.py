@@ -84,6 +84,7 @@ def test_extra_top_level_keys_are_kept_in_attrs() -> None:
         ("amount", float("inf")),
         ("quantity", 1.5),
         ("quantity", -1),
+        ("quantity", 2**63),
         ("rating", 6),
         ("rating", "5"),
         ("device_id", ["d"]),

@@ -13,7 +13,6 @@ from screen_fixtures import read_users, train_tiny_model, write_spread_events
 
 from detectors.detector import load_detector
 from detectors.loading import read_events
-from detectors.screening import local_engine
 from detectors.screening.run import EngineOptions, run_screen
 from detectors.screening.scoring import ScreenOutput, SequenceScreener
 from detectors.screening.stage_costs import STAGES, measure_stages
@@ -64,16 +63,6 @@ def test_screener_scores_with_the_threads_it_is_given(model: Path, tmp_path: Pat
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
-
-
-def test_shard_pieces_read_back_every_record_in_order(tmp_path: Path) -> None:
-    records = [("u-1", float(index), "view", None, {"k": index}) for index in range(20_000)]
-    pieces = local_engine._ShardFiles([tmp_path / "piece.bin"])
-    for record in records:
-        pieces.add(0, record)
-    pieces.close()
-    assert list(local_engine.read_pieces([tmp_path / "piece.bin"])) == records
-    assert not (tmp_path / "piece.bin").exists()
 
 
 def test_stage_costs_time_every_stage_of_one_file(model: Path, tmp_path: Path) -> None:
