@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,14 +36,18 @@ SCHEMA = pa.schema(
         *((name, _TYPES.get(name, pa.string())) for name in EVENT_FIELDS),
     ]
 )
-FLUSH_EVENTS = 2048
+CONVERT_EVENTS = 2048
 """Events converted to Arrow at a time, in input order: while they are still in the CPU cache
 (buffering per shard and converting later cost 1.5× as much)."""
+WRITE_EVENTS = 8192
+"""A shard's converted rows are appended to its file this many at a time (a record batch per
+shard per conversion cost 0.5 CPU s per 125k events with 16 shards)."""
 
 
 class PieceWriter:
     """One input file's piece of every shard: an Arrow IPC stream per shard. Events are
-    converted FLUSH_EVENTS at a time, in input order, and each shard gets its rows of them."""
+    converted CONVERT_EVENTS at a time, in input order; each shard collects its rows of them
+    and writes them WRITE_EVENTS at a time."""
 
     def __init__(self, paths: list[Path]) -> None:
         self._files: list[IO[bytes]] = [path.open("wb") for path in paths]
@@ -51,6 +56,8 @@ class PieceWriter:
         self._keys: list[str] = []
         self._cases: list[bytes | None] = []
         self._rows: list[tuple[Any, ...]] = []
+        self._pending: list[list[pa.RecordBatch]] = [[] for _ in paths]
+        self._pending_rows = [0] * len(paths)
 
     def add(self, shard: int, key: str, case: bytes | None, values: tuple[Any, ...]) -> None:
         """One event (its `event_tuple`) under `key`; `case`: its case record, marshalled."""
@@ -58,27 +65,38 @@ class PieceWriter:
         self._keys.append(key)
         self._cases.append(case)
         self._rows.append(values)
-        if len(self._rows) >= FLUSH_EVENTS:
-            self._flush()
+        if len(self._rows) >= CONVERT_EVENTS:
+            self._convert()
 
-    def _flush(self) -> None:
+    def _convert(self) -> None:
         columns: list[Any] = [self._keys, self._cases, *zip(*self._rows, strict=True)]
         columns[-1] = [marshal.dumps(attrs) if attrs else None for attrs in columns[-1]]
         types = SCHEMA.types
         arrays = [pa.array(values, kind) for values, kind in zip(columns, types, strict=True)]
         shards = np.array(self._shards)
         order = np.argsort(shards, kind="stable")  # each shard's rows keep input order
-        bounds = np.searchsorted(shards[order], np.arange(len(self._writers) + 1))
+        bounds = np.searchsorted(shards[order], np.arange(len(self._writers) + 1)).tolist()
         batch = pa.RecordBatch.from_arrays(arrays, schema=SCHEMA).take(pa.array(order))
-        for shard, writer in enumerate(self._writers):
-            if bounds[shard + 1] > bounds[shard]:
-                writer.write_batch(batch.slice(bounds[shard], bounds[shard + 1] - bounds[shard]))
+        for shard, (start, stop) in enumerate(pairwise(bounds)):
+            if stop > start:
+                self._pending[shard].append(batch.slice(start, stop - start))
+                self._pending_rows[shard] += stop - start
+                if self._pending_rows[shard] >= WRITE_EVENTS:
+                    self._write(shard)
         for buffer in (self._shards, self._keys, self._cases, self._rows):
             buffer.clear()
 
+    def _write(self, shard: int) -> None:
+        self._writers[shard].write_batch(pa.concat_batches(self._pending[shard]))
+        self._pending[shard].clear()
+        self._pending_rows[shard] = 0
+
     def close(self) -> None:
         if self._rows:
-            self._flush()
+            self._convert()
+        for shard, pending in enumerate(self._pending):
+            if pending:
+                self._write(shard)
         for writer, file in zip(self._writers, self._files, strict=True):
             writer.close()
             file.close()

@@ -12,7 +12,7 @@ from detector_fixtures import make_sequences
 
 from detectors.events import Event
 from detectors.screening.event_rows import event_tuple
-from detectors.screening.event_table import FLUSH_EVENTS, PieceWriter, ShardTable, read_pieces
+from detectors.screening.event_table import CONVERT_EVENTS, PieceWriter, ShardTable, read_pieces
 from detectors.sequences import Sequence, group_sequences, order_events
 from detectors.tokenizer import EventColumns
 
@@ -46,7 +46,7 @@ def _write_pieces(tmp_path: Path, events: list[Event], pieces: int) -> list[Path
 
 def test_pieces_read_back_as_the_grouped_sequences(tmp_path: Path) -> None:
     events = _events_in_input_order()
-    assert len(events) > 2 * FLUSH_EVENTS  # more than one record batch per piece
+    assert len(events) > 2 * CONVERT_EVENTS  # more than one record batch per piece
     paths = _write_pieces(tmp_path, events, pieces=2)
     table = ShardTable(read_pieces(paths))
     assert not any(path.exists() for path in paths)
