@@ -1,8 +1,7 @@
-"""Events as compact bytes, for shard files and Ray blocks (marshal: fast, JSON values only)."""
+"""An event as its field values, and the shard of a key."""
 
 from __future__ import annotations
 
-import marshal
 import zlib
 from dataclasses import fields
 from operator import attrgetter
@@ -17,20 +16,6 @@ _FIELD_VALUES = attrgetter(*EVENT_FIELDS)
 def event_tuple(event: Event) -> tuple[Any, ...]:
     values: tuple[Any, ...] = _FIELD_VALUES(event)
     return values
-
-
-def pack_rows(rows: list[tuple[Any, ...]]) -> bytes:
-    """Events as their `event_tuple`s, packed."""
-    return marshal.dumps(rows)
-
-
-def unpack_rows(blob: bytes) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = marshal.loads(blob)
-    return rows
-
-
-def unpack_events(blob: bytes) -> list[Event]:
-    return [Event(*values) for values in unpack_rows(blob)]
 
 
 def shard_of(key: str, shards: int) -> int:

@@ -44,6 +44,17 @@ WRITE_EVENTS = 8192
 shard per conversion cost 0.5 CPU s per 125k events with 16 shards)."""
 
 
+def events_batch(
+    keys: list[str], cases: list[bytes | None], rows: list[tuple[Any, ...]]
+) -> pa.RecordBatch:
+    """Events (their `event_tuple`s) with their keys and case records, as a SCHEMA batch."""
+    columns: list[Any] = [keys, cases, *zip(*rows, strict=True)]
+    columns[-1] = [marshal.dumps(attrs) if attrs else None for attrs in columns[-1]]
+    types = SCHEMA.types
+    arrays = [pa.array(values, kind) for values, kind in zip(columns, types, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+
+
 class PieceWriter:
     """One input file's piece of every shard: an Arrow IPC stream per shard. Events are
     converted CONVERT_EVENTS at a time, in input order; each shard collects its rows of them
@@ -69,14 +80,10 @@ class PieceWriter:
             self._convert()
 
     def _convert(self) -> None:
-        columns: list[Any] = [self._keys, self._cases, *zip(*self._rows, strict=True)]
-        columns[-1] = [marshal.dumps(attrs) if attrs else None for attrs in columns[-1]]
-        types = SCHEMA.types
-        arrays = [pa.array(values, kind) for values, kind in zip(columns, types, strict=True)]
         shards = np.array(self._shards)
         order = np.argsort(shards, kind="stable")  # each shard's rows keep input order
         bounds = np.searchsorted(shards[order], np.arange(len(self._writers) + 1)).tolist()
-        batch = pa.RecordBatch.from_arrays(arrays, schema=SCHEMA).take(pa.array(order))
+        batch = events_batch(self._keys, self._cases, self._rows).take(pa.array(order))
         for shard, (start, stop) in enumerate(pairwise(bounds)):
             if stop > start:
                 self._pending[shard].append(batch.slice(start, stop - start))
@@ -195,7 +202,7 @@ def _first_of_each(*keys: np.ndarray) -> np.ndarray:
 
 
 class ShardBatch:
-    """Sequences `start:stop` of a ShardTable: a ScreenBatch."""
+    """Sequences `start:stop` of a ShardTable: what the screener scores at a time."""
 
     def __init__(self, table: ShardTable, start: int, stop: int) -> None:
         self._table, self._start, self._stop = table, start, stop

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,27 @@ def case_sequences(path: Path, report: LoadReport) -> Iterator[tuple[dict[str, A
         fields = case.to_record()
         del fields["events"]
         yield fields, case.events
+
+
+def keyed_event_rows(
+    path: Path, fmt: str, report: LoadReport, file_index: int
+) -> Iterator[tuple[str, bytes | None, tuple[Any, ...]]]:
+    """Every event of input file number `file_index` as (key, case, values), in file order: the
+    key groups events into sequences (the user; in a case file, the case, so that a case's
+    events stay one sequence), `case` is the case record (marshalled) on a case's first event."""
+    if fmt != "cases":
+        return ((values[0], None, values) for values in user_event_rows(path, fmt, report))
+    return _case_event_rows(path, report, file_index)
+
+
+def _case_event_rows(
+    path: Path, report: LoadReport, file_index: int
+) -> Iterator[tuple[str, bytes | None, tuple[Any, ...]]]:
+    for number, (case, events) in enumerate(case_sequences(path, report)):
+        key, record = f"{file_index}:{number}", marshal.dumps(case)
+        yield key, record, event_tuple(events[0])
+        for event in events[1:]:
+            yield key, None, event_tuple(event)
 
 
 def user_event_rows(path: Path, fmt: str, report: LoadReport) -> Iterator[tuple[Any, ...]]:

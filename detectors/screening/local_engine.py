@@ -6,7 +6,6 @@ its own piece of every shard) and shards are screened in parallel, one detector 
 
 from __future__ import annotations
 
-import marshal
 import math
 import multiprocessing
 import os
@@ -22,9 +21,9 @@ from typing import TypeVar
 from tqdm import tqdm
 
 from detectors.loading import LoadReport
-from detectors.screening.event_rows import event_tuple, shard_of
+from detectors.screening.event_rows import shard_of
 from detectors.screening.event_table import PieceWriter, ShardTable, read_pieces
-from detectors.screening.input_files import case_sequences, text_bytes, user_event_rows
+from detectors.screening.input_files import keyed_event_rows, text_bytes
 from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
 
 SHARD_TEXT_BYTES = 96 * 2**20
@@ -69,18 +68,8 @@ def partition_file(task: tuple[int, Path], fmt: str, directory: Path, shards: in
     report = LoadReport(str(path))
     pieces = PieceWriter([piece_path(directory, shard, file_index) for shard in range(shards)])
     try:
-        if fmt == "cases":
-            for number, (case, events) in enumerate(case_sequences(path, report)):
-                key = f"{file_index}:{number}"
-                blob: bytes | None = marshal.dumps(case)
-                shard = shard_of(case["case_id"], shards)
-                for event in events:
-                    pieces.add(shard, key, blob, event_tuple(event))
-                    blob = None  # the record rides on the case's first event only
-        else:
-            for values in user_event_rows(path, fmt, report):
-                user = values[0]
-                pieces.add(shard_of(user, shards), user, None, values)
+        for key, case, values in keyed_event_rows(path, fmt, report, file_index):
+            pieces.add(shard_of(key, shards), key, case, values)
     finally:
         pieces.close()
     return report
@@ -101,11 +90,7 @@ def screen_shard(
     """Group, order and score one shard (its pieces read in input-file order), and write it."""
     assert _screener is not None, "the worker's detector is loaded by _load_screener"
     table = ShardTable(read_pieces(piece_path(directory, shard, f) for f in range(files)))
-    counts = ScreenCounts()
-    for start in range(0, len(table), batch_size):
-        name = f"{shard:05d}-{start // batch_size:05d}"
-        counts.add(_screener.screen(table.batch(start, start + batch_size), name))
-    return counts
+    return _screener.screen_table(table, batch_size, f"{shard:05d}")
 
 
 @contextmanager

@@ -97,5 +97,13 @@ def _on_ray(
     threads = options.threads or max(1, (os.cpu_count() or 1) // workers)
     model_path = str(model.resolve()) if model else None
     return screen_on_ray(
-        files, fmt, model_path, output, workers, options.batch_size, threads, reports
+        files,
+        fmt,
+        model_path,
+        output,
+        workers,
+        options.batch_size,
+        threads,
+        options.shard_bytes,
+        reports,
     )

@@ -5,51 +5,16 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from detectors.screening.event_table import ShardBatch, ShardTable
 from detectors.screening.records import screened_record, user_record
 from detectors.screening.writers import ShardWriter, is_single_file, output_format
-from detectors.sequences import Sequence
-from detectors.tokenizer import EventColumns
 
 if TYPE_CHECKING:
     from detectors.detector import LSTMDetector, ScoredSequences
-
-
-class ScreenBatch(Protocol):
-    """Sequences to screen: their columns for the detector, and each sequence (with its case
-    record, for a case file) built only for the users a screen writes in full."""
-
-    @property
-    def user_ids(self) -> list[str]: ...
-
-    @property
-    def cases(self) -> list[dict[str, Any]] | None:
-        """Per sequence, its case record without events, when the input was a case file."""
-
-    def columns(self) -> EventColumns: ...
-
-    def sequence(self, index: int) -> Sequence: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SequenceList:
-    """A ScreenBatch of sequences already built (the Ray engine groups events into them)."""
-
-    sequences: list[Sequence]
-    cases: list[dict[str, Any]] | None = None
-
-    @property
-    def user_ids(self) -> list[str]:
-        return [sequence.user_id for sequence in self.sequences]
-
-    def columns(self) -> EventColumns:
-        return EventColumns.from_sequences(self.sequences)
-
-    def sequence(self, index: int) -> Sequence:
-        return self.sequences[index]
 
 
 @dataclass(slots=True)
@@ -123,12 +88,20 @@ class SequenceScreener:
         self.users_writer = output.users_writer()
         self.flagged_writer = output.flagged_writer()
 
-    def screen(self, batch: ScreenBatch, shard_name: str) -> ScreenCounts:
+    def screen_table(self, table: ShardTable, batch_size: int, name: str) -> ScreenCounts:
+        """Screen every sequence of `table`, `batch_size` at a time, as shards `<name>-<n>`."""
+        counts = ScreenCounts()
+        for start in range(0, len(table), batch_size):
+            batch = table.batch(start, start + batch_size)
+            counts.add(self.screen(batch, f"{name}-{start // batch_size:05d}"))
+        return counts
+
+    def screen(self, batch: ShardBatch, shard_name: str) -> ScreenCounts:
         """Score `batch`, write its records as shard `shard_name`, and count them."""
         scored = self.detector.score_columns(batch.columns(), batch.user_ids)
         return self.write(scored, batch, shard_name)
 
-    def write(self, scored: ScoredSequences, batch: ScreenBatch, shard_name: str) -> ScreenCounts:
+    def write(self, scored: ScoredSequences, batch: ShardBatch, shard_name: str) -> ScreenCounts:
         """Write the records of `batch`, scored, as shard `shard_name`, and count them."""
         users: list[dict[str, Any]] = []
         flagged: list[dict[str, Any]] = []
