@@ -84,8 +84,10 @@ class ScreenActor:
         self.batch_size = batch_size
 
     def __call__(self, block: pa.Table) -> dict[str, list[int]]:
-        table = ShardTable(block.sort_by("position"))  # file order, as the local engine reads
-        counts = self.screener.screen_table(table, self.batch_size, uuid.uuid4().hex)
+        counts = ScreenCounts()
+        if block.num_rows:  # a shuffle block may hold no user (and then may lack columns)
+            table = ShardTable(block.sort_by("position"))  # file order, as the local engine
+            counts = self.screener.screen_table(table, self.batch_size, uuid.uuid4().hex)
         return {
             "users": [counts.users],
             "events": [counts.events],

@@ -93,3 +93,13 @@ def test_cases_stay_one_sequence_each_with_their_records(tmp_path: Path) -> None
     batch = table.batch(0, len(table))
     for index, (_, events) in enumerate(cases):
         assert batch.sequence(index) == Sequence(shared_user, order_events(events))
+
+
+def test_a_shard_without_events_has_no_sequences(tmp_path: Path) -> None:
+    writer = PieceWriter([tmp_path / "a.arrow", tmp_path / "b.arrow"])
+    writer.add(1, "u-1", None, event_tuple(make_sequences(1, 0)[0][0].events[0]))
+    writer.close()
+    empty = ShardTable(read_pieces([tmp_path / "a.arrow"]))
+    assert len(empty) == 0 and empty.user_ids == [] and empty.cases is None
+    assert empty.batch(0, 10).columns().count == 0
+    assert len(ShardTable(read_pieces([tmp_path / "b.arrow"]))) == 1
