@@ -1,10 +1,12 @@
-"""A shard of events as Arrow columns: how the local engine carries events from its input to
-the detector without building a Python object per event.
+"""Events as Arrow columns: how both engines carry events from their input to the detector
+without a Python object per event.
 
-The partition writes each shard's events as Arrow record batches (one IPC stream per input
-file); the screen reads a shard back as one table, groups it into sequences with numpy (the
-same order and duplicate merge as `group_sequences`), and gives the detector the columns it
-scores. Events are built again only for the users a screen writes in full (the flagged)."""
+Validated events are converted to Arrow record batches, 2,048 at a time. The local engine
+appends each shard's rows to an IPC stream per input file and reads a shard back as one
+table; the Ray engine shuffles the same tables into blocks by key. Either way a `ShardTable`
+groups the table into sequences with numpy (the same order and duplicate merge as
+`group_sequences`) and hands the detector the columns it scores; `Event`s are built again only
+for the users a screen writes with their events (the flagged)."""
 
 from __future__ import annotations
 
