@@ -84,9 +84,7 @@ def _load_screener(model: str | None, output: ScreenOutput, threads: int) -> Non
     _screener = SequenceScreener(model, output, threads)
 
 
-def screen_shard(
-    shard: int, fmt: str, directory: Path, files: int, batch_size: int
-) -> ScreenCounts:
+def screen_shard(shard: int, directory: Path, files: int, batch_size: int) -> ScreenCounts:
     """Group, order and score one shard (its pieces read in input-file order), and write it."""
     assert _screener is not None, "the worker's detector is loaded by _load_screener"
     table = ShardTable(read_pieces(piece_path(directory, shard, f) for f in range(files)))
@@ -134,7 +132,7 @@ def screen_locally(
             partition = partial(partition_file, fmt=fmt, directory=directory, shards=local.shards)
             reports += run(partition, list(enumerate(files)), "partitioning")
             screen = partial(
-                screen_shard, fmt=fmt, directory=directory, files=len(files), batch_size=batch_size
+                screen_shard, directory=directory, files=len(files), batch_size=batch_size
             )
             for shard_counts in run(screen, list(range(local.shards)), "screening"):
                 counts.add(shard_counts)
