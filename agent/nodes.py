@@ -97,7 +97,7 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
     attempt = await request_answer(
         context.chat,
         state.messages,
-        schema=context.prompt.answer_schema(),
+        schema=context.prompt.answer_schema(state.sequence.events),
         max_tokens=context.max_tokens,
         max_retries=context.max_retries,
         retry_backoff_s=context.retry_backoff_s,

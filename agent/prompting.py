@@ -10,12 +10,14 @@ from string import Template
 from typing import Any
 
 import prompts
+from agent.case_schema import answerable_types, case_answer_schema
 from agent.llm.client import ChatMessage
 from agent.render.case import RenderedCase
 from agent.render.evidence_facts import by_surprise
 from agent.render.facts import event_id
 from agent.render.token_estimate import estimate_tokens
-from agent.verdict import ModelAnswer, answer_json_schema
+from agent.verdict import MAX_EVIDENCE_IDS, ModelAnswer, answer_json_schema
+from detectors.events import Event
 
 PROMPTS_DIR = Path(prompts.__file__).parent
 PROMPT_PARTS = ("system", "user", "retry")
@@ -114,6 +116,10 @@ class VerdictPrompt:
     """A fraud answer citing events of kinds its type does not rest on, or without its type's
     defining kind (card testing without a payment attempt), is sent back
     (`check_cited_kinds = true`; see agent.evidence_kinds)."""
+    case_schema: bool = False
+    """Each case gets its own answer schema: the type first, only the types its events leave
+    open, and evidence only of the kinds the named type rests on (`case_schema = true`; see
+    agent.case_schema)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -153,12 +159,19 @@ class VerdictPrompt:
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),
             check_cited_kinds=bool(options.get("check_cited_kinds", False)),
+            case_schema=bool(options.get("case_schema", False)),
             text_version=text_version,
         )
 
-    def answer_schema(self) -> dict[str, Any]:
-        """The structured-output schema for this prompt's answers."""
-        return answer_json_schema(self.max_explanation_chars, self.max_evidence)
+    def answer_schema(self, events: list[Event]) -> dict[str, Any]:
+        """The structured-output schema for this prompt's answers about `events`."""
+        if not self.case_schema:
+            return answer_json_schema(self.max_explanation_chars, self.max_evidence)
+        types = answerable_types(
+            events, self.baseline_facts, self.check_browsing, self.takeover_shown
+        )
+        max_evidence = self.max_evidence or MAX_EVIDENCE_IDS
+        return case_answer_schema(events, types, self.max_explanation_chars, max_evidence)
 
     def case_token_budget(
         self, max_model_len: int, max_answer_tokens: int, examples: int, example_tokens: int

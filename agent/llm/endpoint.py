@@ -137,7 +137,7 @@ def _warm_grammar(settings: Settings) -> None:
             settings.llm_base_url,
             settings.llm_model,
             api_key,
-            VerdictPrompt.load(settings.prompt_version).answer_schema(),
+            VerdictPrompt.load(settings.prompt_version).answer_schema([]),
         )
     except ProbeError as error:
         print(f"warning: {error}", file=sys.stderr)

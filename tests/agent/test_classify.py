@@ -70,8 +70,8 @@ def test_grounding_names_ids_that_do_not_exist() -> None:
 
 
 def test_a_prompt_can_bound_the_answer_tighter_than_the_verdict_allows() -> None:
-    loose = VerdictPrompt.load("verdict_v4").answer_schema()
-    tight = VerdictPrompt.load("verdict_v5").answer_schema()
+    loose = VerdictPrompt.load("verdict_v4").answer_schema([])
+    tight = VerdictPrompt.load("verdict_v5").answer_schema([])
     assert loose == answer_json_schema()
     assert tight["properties"]["explanation"]["maxLength"] == 240
     assert tight["properties"]["evidence"]["maxItems"] == 5

@@ -134,5 +134,5 @@ def test_the_answer_grammar_is_compiled_once_before_the_cases(
         pass
     assert len(requests) == 1 and requests[0]["max_tokens"] == 1
     prompt = VerdictPrompt.load(Settings().prompt_version)
-    assert requests[0]["response_format"]["json_schema"]["schema"] == prompt.answer_schema()
+    assert requests[0]["response_format"]["json_schema"]["schema"] == prompt.answer_schema([])
     assert "answer grammar ready in" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+"""A case's own answer schema (prompts with `case_schema`): only the types its events leave open,
+an explanation opening on the type, and evidence of the kinds that type rests on."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from agent_doubles import T0, card_testing_sequence, make_sequence
+
+from agent.case_schema import answerable_types, case_answer_schema
+from agent.prompting import VerdictPrompt
+from detectors.cases import parse_case
+from detectors.sequences import order_events
+
+DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
+
+
+def _answer(fraud_type: str, evidence: list[str], action: str = "manual_review") -> dict[str, Any]:
+    return {
+        "explanation": f"{fraud_type} ({action}): the facts (e1)",
+        "evidence": evidence,
+        "fraud_type": fraud_type,
+        "confidence": 0.9,
+        "action": action,
+    }
+
+
+def _valid(schema: dict[str, Any], answer: dict[str, Any]) -> bool:
+    return jsonschema.Draft202012Validator(schema).is_valid(answer)
+
+
+def test_a_card_tester_can_only_be_named_by_a_type_its_events_leave_open() -> None:
+    events = card_testing_sequence().events  # a sign-up, then 6 declines on 6 cards
+    types = answerable_types(events, takeover=True)
+    assert "card_testing" in types
+    assert "none" not in types  # the case shows card testing's whole pattern
+    assert not {"refund_abuse", "fake_review", "click_fraud", "scraping_bot"} & set(types)
+    schema = case_answer_schema(events, types, 240, 5)
+    assert _valid(schema, _answer("card_testing", ["e1", "e2"]))
+    assert not _valid(schema, _answer("card_testing", ["e0", "e1"]))  # first: a payment attempt
+    assert not _valid(schema, _answer("card_testing", ["e1", "e9"]))  # no such event
+    assert not _valid(schema, _answer("none", [], "allow"))
+    assert not _valid(schema, _answer("refund_abuse", ["e1"]))
+    mismatched = {**_answer("card_testing", ["e1"]), "explanation": "payment_fraud (hold_order): e1"}
+    assert not _valid(schema, mismatched)  # the explanation opens with the type it names
+
+
+def test_an_honest_browser_keeps_none_and_loses_the_types_its_events_refute() -> None:
+    records = [{"ts": T0 + 60 * i, "action": "view", "item_id": f"i{i}"} for i in range(5)]
+    records.append({"ts": T0 + 600, "action": "purchase", "item_id": "i4", "amount": 20.0})
+    events = make_sequence(records).events
+    types = answerable_types(events, browsing=True)
+    assert "none" in types
+    assert "scraping_bot" not in types  # it bought
+    assert "order_brushing" not in types  # it browsed before its one order
+    schema = case_answer_schema(events, types, 240, 5)
+    assert _valid(schema, _answer("none", ["e5"], "allow"))
+    assert not _valid(schema, _answer("none", ["e6"], "allow"))
+    too_long = {**_answer("none", [], "allow"), "explanation": "none (allow): " + "x" * 240}
+    assert not _valid(schema, too_long)
+
+
+@pytest.mark.parametrize("name", ["sim_v1_test", "sim_v2_test"])
+def test_every_case_can_be_given_its_true_type(name: str) -> None:
+    """No rule of the schema shuts out the answer a case's label gives (both simulators)."""
+    prompt = VerdictPrompt.load("verdict_v16")
+    with gzip.open(DATASETS / f"{name}.jsonl.gz", "rt", encoding="utf-8") as lines:
+        cases = [parse_case(json.loads(line)) for line in lines]
+    for case in cases:
+        events = order_events(case.events)
+        branches = prompt.answer_schema(events)["anyOf"]
+        assert case.fraud_type in [b["properties"]["fraud_type"]["const"] for b in branches]
