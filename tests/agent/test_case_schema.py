@@ -3,6 +3,7 @@ an explanation opening on the type, and evidence of the kinds that type rests on
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 from pathlib import Path
@@ -10,10 +11,19 @@ from typing import Any
 
 import jsonschema
 import pytest
-from agent_doubles import T0, card_testing_sequence, make_sequence
+from agent_doubles import (
+    T0,
+    FixedScreener,
+    ScriptedChatModel,
+    answer_json,
+    card_testing_sequence,
+    make_sequence,
+)
 
 from agent.case_schema import answerable_types, case_answer_schema
+from agent.investigator import Investigator
 from agent.prompting import VerdictPrompt
+from agent.settings import Settings
 from detectors.cases import parse_case
 from detectors.sequences import order_events
 
@@ -46,7 +56,8 @@ def test_a_card_tester_can_only_be_named_by_a_type_its_events_leave_open() -> No
     assert not _valid(schema, _answer("card_testing", ["e1", "e9"]))  # no such event
     assert not _valid(schema, _answer("none", [], "allow"))
     assert not _valid(schema, _answer("refund_abuse", ["e1"]))
-    mismatched = {**_answer("card_testing", ["e1"]), "explanation": "payment_fraud (hold_order): e1"}
+    mismatched = _answer("card_testing", ["e1"])
+    mismatched["explanation"] = "payment_fraud (hold_order): e1"
     assert not _valid(schema, mismatched)  # the explanation opens with the type it names
 
 
@@ -75,3 +86,16 @@ def test_every_case_can_be_given_its_true_type(name: str) -> None:
         events = order_events(case.events)
         branches = prompt.answer_schema(events)["anyOf"]
         assert case.fraud_type in [b["properties"]["fraud_type"]["const"] for b in branches]
+
+
+def test_from_v16_the_model_is_sent_its_cases_own_schema(tmp_path: Path) -> None:
+    chat = ScriptedChatModel([answer_json(explanation="card_testing (block_account): 6 declines")])
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version="verdict_v16")
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    sequence = card_testing_sequence()
+    verdict = asyncio.run(investigator.investigate("c1", sequence))
+
+    assert verdict.fraud_type == "card_testing" and verdict.fallback_reason is None
+    prompt = VerdictPrompt.load("verdict_v16")
+    assert chat.schemas == [prompt.answer_schema(sequence.events)]
+    assert chat.schemas[0] != VerdictPrompt.load("verdict_v14").answer_schema(sequence.events)
