@@ -57,14 +57,16 @@ def answerable_types(
 
 def _evidence(events: list[Event], fraud_type: str, max_evidence: int) -> dict[str, Any]:
     if fraud_type == "none":  # `none` cites what raised the alarm: any event of the case
-        if not events:
-            return {"type": "array", "maxItems": 0}
         ids = [event_id(i) for i in range(len(events))]
+    else:
+        ids = _ids(events, REQUIRED_KINDS.get(fraud_type, EVIDENCE_KINDS[fraud_type]))
+    if not ids:  # nothing to cite: a fraud answer then fails its checks and is sent back
+        return {"type": "array", "maxItems": 0}
+    if fraud_type == "none":
         return {"type": "array", "items": {"enum": ids}, "maxItems": max_evidence}
-    defining = REQUIRED_KINDS.get(fraud_type, EVIDENCE_KINDS[fraud_type])
     return {
         "type": "array",
-        "prefixItems": [{"enum": _ids(events, defining)}],
+        "prefixItems": [{"enum": ids}],
         "items": {"enum": _ids(events, EVIDENCE_KINDS[fraud_type])},
         "minItems": 1,
         "maxItems": max_evidence,

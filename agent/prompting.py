@@ -17,6 +17,7 @@ from agent.render.evidence_facts import by_surprise
 from agent.render.facts import event_id
 from agent.render.token_estimate import estimate_tokens
 from agent.verdict import MAX_EVIDENCE_IDS, ModelAnswer, answer_json_schema
+from detectors.cases import FRAUD_TYPES
 from detectors.events import Event
 
 PROMPTS_DIR = Path(prompts.__file__).parent
@@ -117,9 +118,12 @@ class VerdictPrompt:
     defining kind (card testing without a payment attempt), is sent back
     (`check_cited_kinds = true`; see agent.evidence_kinds)."""
     case_schema: bool = False
-    """Each case gets its own answer schema: the type first, only the types its events leave
-    open, and evidence only of the kinds the named type rests on (`case_schema = true`; see
+    """Each case gets its own answer schema: only the types its events leave open, and
+    evidence only of the kinds the named type rests on (`case_schema = true`; see
     agent.case_schema)."""
+    evidence_schema: bool = False
+    """Each case gets its own answer schema in which every type stays open, but the evidence of
+    each may hold only events of the kinds it rests on (`evidence_schema = true`)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -160,16 +164,20 @@ class VerdictPrompt:
             clear_refuted=bool(options.get("clear_refuted", False)),
             check_cited_kinds=bool(options.get("check_cited_kinds", False)),
             case_schema=bool(options.get("case_schema", False)),
+            evidence_schema=bool(options.get("evidence_schema", False)),
             text_version=text_version,
         )
 
     def answer_schema(self, events: list[Event]) -> dict[str, Any]:
         """The structured-output schema for this prompt's answers about `events`."""
-        if not self.case_schema:
+        if self.case_schema:
+            types = answerable_types(
+                events, self.baseline_facts, self.check_browsing, self.takeover_shown
+            )
+        elif self.evidence_schema:
+            types = list(FRAUD_TYPES)
+        else:
             return answer_json_schema(self.max_explanation_chars, self.max_evidence)
-        types = answerable_types(
-            events, self.baseline_facts, self.check_browsing, self.takeover_shown
-        )
         max_evidence = self.max_evidence or MAX_EVIDENCE_IDS
         return case_answer_schema(events, types, self.max_explanation_chars, max_evidence)
 
