@@ -24,7 +24,7 @@ from agent.case_schema import answerable_types, case_answer_schema
 from agent.investigator import Investigator
 from agent.prompting import VerdictPrompt
 from agent.settings import Settings
-from detectors.cases import parse_case
+from detectors.cases import FRAUD_TYPES, parse_case
 from detectors.sequences import order_events
 
 DATASETS = Path(__file__).resolve().parents[2] / "evals" / "datasets"
@@ -99,3 +99,15 @@ def test_from_v16_the_model_is_sent_its_cases_own_schema(tmp_path: Path) -> None
     prompt = VerdictPrompt.load("verdict_v16")
     assert chat.schemas == [prompt.answer_schema(sequence.events)]
     assert chat.schemas[0] != VerdictPrompt.load("verdict_v14").answer_schema(sequence.events)
+
+
+def test_v17_keeps_every_type_open_and_holds_only_the_evidence() -> None:
+    events = card_testing_sequence().events
+    schema = VerdictPrompt.load("verdict_v17").answer_schema(events)
+    branches = {b["properties"]["fraud_type"]["const"]: b for b in schema["anyOf"]}
+    assert set(branches) == set(FRAUD_TYPES)
+    assert _valid(schema, _answer("none", ["e0"], "allow"))  # v16 closes `none` here
+    assert _valid(schema, _answer("card_testing", ["e1", "e2"]))
+    assert not _valid(schema, _answer("card_testing", ["e0"]))  # a sign-up is not its kind
+    # no refund to cite: the answer can only come with no evidence, which its checks send back
+    assert branches["refund_abuse"]["properties"]["evidence"] == {"type": "array", "maxItems": 0}
