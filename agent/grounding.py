@@ -34,7 +34,7 @@ def evidence_problems(
         problems.append(
             f"evidence ids {', '.join(unknown)} do not exist; the case has e0 to e{last}"
         )
-    cited = sorted({int(number) for number in _CITED_ID.findall(explanation)})
+    cited = sorted({int(number) for number in cited_ids_in(explanation)})
     unknown_cited = [f"e{number}" for number in cited if number > last]
     if unknown_cited:
         problems.append(
@@ -44,6 +44,11 @@ def evidence_problems(
     if fraud_type != "none" and not evidence:
         problems.append(f"fraud_type {fraud_type} needs at least one evidence id")
     return problems
+
+
+def cited_ids_in(text: str) -> list[str]:
+    """The numbers of the event ids (`e12` → "12") a text cites, in order."""
+    return _CITED_ID.findall(text)
 
 
 def _words(text: str) -> list[str]:

@@ -16,6 +16,8 @@ from evals.statistics import (
     action_agreement,
     end_to_end_recall,
     expected_calibration_error,
+    explanation_kinds_rate,
+    explanation_kinds_scored,
     faithfulness_rate,
     flag_rate,
     hard_negatives_cleared,
@@ -138,6 +140,9 @@ def metric_specs() -> list[MetricSpec]:
         MetricSpec("agent.faithfulness_rate", _faithful("faithful"), model_answered, True, True),
         MetricSpec("agent.cited_kinds_rate", _faithful("cited_kinds_ok"), model_answered),
         MetricSpec("agent.numbers_match_rate", _faithful("numbers_ok"), model_answered),
+        MetricSpec(
+            "agent.explanation_kinds_rate", explanation_kinds_rate, explanation_kinds_scored
+        ),
         MetricSpec("agent.ece", expected_calibration_error, model_answered, False),
         MetricSpec(
             "agent.type_accuracy_where_guess_wrong",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 
-from agent.evidence_kinds import cited_events, kind_problems
-from agent.grounding import case_text
+from agent.evidence_kinds import EVIDENCE_KINDS, cited_events, kind_problems
+from agent.grounding import case_text, cited_ids_in
 from agent.render.case import RenderOptions, render_case
 from agent.render.evidence_facts import describe_evidence_v2
 from agent.verdict import Verdict
@@ -24,6 +24,19 @@ def cites_needed_kinds(verdict: Verdict, events: list[Event]) -> bool:
     if cited_events(verdict.evidence, events) is None:
         return False
     return not kind_problems(verdict.fraud_type, verdict.evidence, events)
+
+
+def explanation_cites_needed_kinds(verdict: Verdict, events: list[Event]) -> bool:
+    """Every event id the explanation's own text cites exists and is of a kind the chosen type
+    rests on (`none` may cite anything): what an analyst reads, where the `evidence` list may be
+    held to the type's kinds by the answer's grammar (verdict_v16, v17) but the text is not."""
+    cited = [int(number) for number in cited_ids_in(verdict.explanation)]
+    if any(number >= len(events) for number in cited):
+        return False
+    if verdict.fraud_type == "none":
+        return True
+    allowed = EVIDENCE_KINDS[verdict.fraud_type]
+    return all(events[number].action in allowed for number in cited)
 
 
 def numbers_in(text: str) -> list[float]:

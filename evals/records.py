@@ -56,6 +56,9 @@ class CaseRecord(BaseModel):
     """The cited events are of the kinds the chosen type rests on (None: no model answer)."""
     numbers_match: bool | None = None
     """Every number the explanation states appears in the case (None: no model answer)."""
+    explanation_kinds: bool | None = None
+    """Every id the explanation's text cites is of the chosen type's kinds (None: no model
+    answer, or a run recorded before session 17)."""
     type_guess_shown: str | None = None
     """The detector type guess the model was shown (`hidden` when none was; see --type-guess)."""
     baselines: dict[str, Decision] = Field(default_factory=dict)

@@ -45,6 +45,13 @@ def judgement_tables(summary: dict[str, Any]) -> list[Table]:
         for point in summary["calibration"]
     ]
     guess_wrong = scalars["agent.type_accuracy_where_guess_wrong"]
+    faithful = f"Faithfulness overall: {format_scalar(scalars['agent.faithfulness_rate'])}."
+    explanation = scalars.get("agent.explanation_kinds_rate")  # runs from session 17 on
+    if explanation is not None:
+        faithful += (
+            " Explanations whose own text cites only events of the type's kinds: "
+            f"{format_scalar(explanation)}."
+        )
     return [
         Table(
             "Operating point: the system against the detector alone at the same flag budget",
@@ -57,7 +64,7 @@ def judgement_tables(summary: dict[str, Any]) -> list[Table]:
             "Faithfulness per chosen type (model answers)",
             ["type", "faithful", "cites the type's event kinds", "numbers from the case", "n"],
             faithfulness,
-            f"Faithfulness overall: {format_scalar(scalars['agent.faithfulness_rate'])}.",
+            faithful,
         ),
         Table(
             "Calibration of the model's confidence (reliability diagram)",

@@ -82,6 +82,8 @@ def score_case(record: CaseRecord) -> dict[str, str | float | bool]:
         "cited_kinds_ok": bool(record.cites_needed_kinds),
         "numbers_ok": bool(record.numbers_match),
         "faithful": bool(record.cites_needed_kinds and record.numbers_match),
+        "explanation_kinds_scored": record.explanation_kinds is not None,
+        "explanation_kinds_ok": bool(record.explanation_kinds),
         "confidence": float(record.verdict.get("confidence", math.nan))
         if record.verdict
         else math.nan,

@@ -159,6 +159,15 @@ def faithfulness_rate(table: ScoreTable, column: str = "faithful") -> float:
     return mean_or_nan(table[column][model_answered(table)])
 
 
+def explanation_kinds_scored(table: ScoreTable) -> np.ndarray:
+    """Model answers whose explanation text was checked (runs recorded before it was: none)."""
+    return table["explanation_kinds_scored"]
+
+
+def explanation_kinds_rate(table: ScoreTable) -> float:
+    return mean_or_nan(table["explanation_kinds_ok"][explanation_kinds_scored(table)])
+
+
 def accuracy_where_guess_wrong(table: ScoreTable) -> float:
     """The agent's type accuracy on flagged cases whose shown detector guess was wrong."""
     rows = table["agent.flagged"] & table["guess_wrong"]

@@ -10,7 +10,11 @@ from agent.grounding import verdict_grounded
 from agent.verdict import Verdict
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
-from evals.faithfulness import cites_needed_kinds, stated_numbers_match
+from evals.faithfulness import (
+    cites_needed_kinds,
+    explanation_cites_needed_kinds,
+    stated_numbers_match,
+)
 from evals.records import CaseRecord
 
 
@@ -55,7 +59,14 @@ NUMBERS = Scorer(
     ("agent.faithfulness_rate", "agent.numbers_match_rate"),
     _model_answer_only(stated_numbers_match),
 )
-VERDICT_SCORERS: tuple[Scorer, ...] = (SCHEMA, GROUNDING, CITED_KINDS, NUMBERS)
+EXPLANATION_KINDS = Scorer(
+    "explanation_kinds",
+    ("agent.explanation_kinds_rate",),
+    _model_answer_only(
+        lambda verdict, sequence, score: explanation_cites_needed_kinds(verdict, sequence.events)
+    ),
+)
+VERDICT_SCORERS: tuple[Scorer, ...] = (SCHEMA, GROUNDING, CITED_KINDS, NUMBERS, EXPLANATION_KINDS)
 
 
 def score_verdict(

@@ -12,6 +12,7 @@ from evals.statistics import (
     ScoreTable,
     calibration_bins,
     expected_calibration_error,
+    explanation_kinds_rate,
     hard_negatives_cleared,
     legit_above_monitor,
     llm_calls_per_1000_users,
@@ -76,3 +77,13 @@ def test_a_run_of_unreachable_fallbacks_is_a_model_down_run() -> None:
     )
     assert model_down_reason([down, answered]) is None
     assert model_down_reason([make_record("c3", "none", flagged=False)]) is None
+
+
+def test_explanation_kinds_count_only_runs_that_scored_them() -> None:
+    records = [
+        make_record("c1", "card_testing").model_copy(update={"explanation_kinds": True}),
+        make_record("c2", "card_testing").model_copy(update={"explanation_kinds": False}),
+        make_record("c3", "card_testing"),  # recorded before the scorer: not counted
+    ]
+    assert explanation_kinds_rate(ScoreTable.from_records(records)) == 0.5
+    assert math.isnan(explanation_kinds_rate(ScoreTable.from_records(records[2:])))

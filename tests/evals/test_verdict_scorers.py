@@ -11,7 +11,12 @@ from agent.verdict import Verdict
 from detectors.events import parse_event
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence, order_events
-from evals.faithfulness import cites_needed_kinds, numbers_in, stated_numbers_match
+from evals.faithfulness import (
+    cites_needed_kinds,
+    explanation_cites_needed_kinds,
+    numbers_in,
+    stated_numbers_match,
+)
 from evals.type_guess import perturb_guess, shown_guess
 from evals.verdict_scorers import score_verdict
 
@@ -123,3 +128,12 @@ def test_the_type_guess_can_be_hidden_or_replaced_by_the_likeliest_wrong_type(
     perturbed = perturb_guess(score, "card_testing", mode)  # type: ignore[arg-type]
     assert shown_guess(perturbed) == expected
     assert score.fraud_type_probs["card_testing"] == 0.8  # the scored original is untouched
+
+
+def test_the_explanation_text_must_cite_events_of_its_types_kinds() -> None:
+    events = make_sequence(_brushing_case()).events  # e0 login, e1–e3 purchases, e4 review
+    held = _verdict("refund_abuse", ["e1"], "8 purchases followed by 7 refunds (e0, e1).")
+    assert not explanation_cites_needed_kinds(held, events)  # e0 is a login
+    assert explanation_cites_needed_kinds(_verdict("order_brushing", ["e1"], "e1, e4"), events)
+    assert not explanation_cites_needed_kinds(_verdict("order_brushing", ["e1"], "e9"), events)
+    assert explanation_cites_needed_kinds(_verdict("none", [], "a login (e0)"), events)
