@@ -1,22 +1,23 @@
-"""One structured verdict request: bounded retries on transport failures, then a parsed answer."""
+"""One structured request: bounded retries on transport failures, then a parsed answer."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from agent.llm.client import ChatMessage, ChatModel, ChatModelError
-from agent.verdict import ModelAnswer
+
+Answer = TypeVar("Answer", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
-class AnswerAttempt:
+class AnswerAttempt(Generic[Answer]):
     """The outcome of asking once (with transport retries): an answer, or why there is none."""
 
-    answer: ModelAnswer | None
+    answer: Answer | None
     error: str | None
     """Why there is no answer: an unreachable model or an answer that failed validation."""
     unreachable: bool
@@ -42,8 +43,10 @@ async def request_answer(
     max_tokens: int,
     max_retries: int,
     retry_backoff_s: float = 1.0,
-) -> AnswerAttempt:
-    """Ask for a verdict with `schema` (the prompt's answer schema) as structured output.
+    parse: type[Answer],
+) -> AnswerAttempt[Answer]:
+    """Ask for an answer with `schema` as structured output and read it as `parse` (a
+    `ModelAnswer` verdict, or the citing turn's `CitedEvidence`).
 
     Transport failures (timeouts, connection errors, 5xx) are retried up to `max_retries`
     times with exponential back-off; an answer that does not validate is returned with its error
@@ -65,7 +68,7 @@ async def request_answer(
         prompt_tokens += result.prompt_tokens
         completion_tokens += result.completion_tokens
         try:
-            answer = ModelAnswer.model_validate_json(result.text)
+            answer = parse.model_validate_json(result.text)
         except ValidationError as invalid:
             message = _validation_message(invalid)
             if result.finish_reason == "length":

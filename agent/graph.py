@@ -1,4 +1,5 @@
-"""The investigation graph: screen → render → similar → classify → ground → policy → verdict."""
+"""The investigation graph: screen → render → similar → classify → ground → cite → policy →
+verdict."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from agent.context import Context
 from agent.nodes import (
     apply_risk_policy,
     check_grounding,
+    cite_evidence,
     classify_case,
     finalize_verdict,
     render_case,
@@ -50,6 +52,7 @@ def build_graph(
     builder.add_node(retrieve_similar_cases)
     builder.add_node(classify_case)
     builder.add_node(check_grounding)
+    builder.add_node(cite_evidence)
     builder.add_node(apply_risk_policy)
     builder.add_node(request_approval)
     builder.add_node(finalize_verdict)
@@ -60,6 +63,7 @@ def build_graph(
     builder.add_edge("retrieve_similar_cases", "classify_case")
     builder.add_edge("classify_case", "check_grounding")
     builder.add_conditional_edges("check_grounding", route_after_check_grounding)
+    builder.add_edge("cite_evidence", "apply_risk_policy")
     builder.add_conditional_edges("apply_risk_policy", route_after_apply_risk_policy)
     builder.add_edge("request_approval", "finalize_verdict")
     builder.add_edge("finalize_verdict", END)

@@ -32,13 +32,16 @@ from agent.prompting import FewShotExample
 from agent.render import case as render
 from agent.render.case import RenderedCase
 from agent.state import ApprovalDecision, SimilarCaseRef, State, run_defaults
-from agent.verdict import FraudType, Verdict
+from agent.verdict import CitedEvidence, FraudType, ModelAnswer, Verdict
 from detectors.scores import SequenceScore
 from detectors.sequences import Sequence
 
 MAX_ANSWERS = 2
 """An answer that fails validation or grounding is retried once, with the error, then falls back."""
 MAX_ERROR_CHARS = 400
+CITE_MAX_TOKENS = 96
+"""Room for the citing turn's reply (12 ids at most): with the accepted answer and the citing
+message it fits in what the case's token budget keeps for a retry turn and an answer."""
 
 
 async def screen_sequence(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -101,6 +104,7 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
         max_tokens=context.max_tokens,
         max_retries=context.max_retries,
         retry_backoff_s=context.retry_backoff_s,
+        parse=ModelAnswer,
     )
     update: dict[str, Any] = {
         "answer": attempt.answer,
@@ -184,10 +188,42 @@ def _refuted_with_nothing_shown(
     return state.answer.fraud_type
 
 
-def route_after_check_grounding(state: State) -> Literal["classify_case", "apply_risk_policy"]:
-    if state.problems and state.fallback_reason is None:
-        return "classify_case"
-    return "apply_risk_policy"
+def route_after_check_grounding(
+    state: State,
+) -> Literal["classify_case", "cite_evidence", "apply_risk_policy"]:
+    if state.fallback_reason is not None:
+        return "apply_risk_policy"
+    return "classify_case" if state.problems else "cite_evidence"
+
+
+async def cite_evidence(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """(Prompts with `cite_prompt`.) The type is decided; ask, in a turn of its own, for the
+    events that show it, from those of its kinds only, and let them replace the answer's
+    evidence. When that turn fails, the answer's own evidence stands."""
+    assert state.answer is not None
+    context = runtime.context
+    turn = context.prompt.cite_turn(state.answer.fraud_type, state.sequence.events)
+    if turn is None:
+        return {}
+    message, schema = turn
+    answered: ChatMessage = {"role": "assistant", "content": state.answer.model_dump_json()}
+    attempt = await request_answer(
+        context.chat,
+        [*state.messages, answered, message],
+        schema=schema,
+        max_tokens=min(context.max_tokens, CITE_MAX_TOKENS),
+        max_retries=context.max_retries,
+        retry_backoff_s=context.retry_backoff_s,
+        parse=CitedEvidence,
+    )
+    update: dict[str, Any] = {
+        "llm_calls": state.llm_calls + attempt.calls,
+        "prompt_tokens": state.prompt_tokens + attempt.prompt_tokens,
+        "completion_tokens": state.completion_tokens + attempt.completion_tokens,
+    }
+    if attempt.answer is not None:
+        update["answer"] = state.answer.model_copy(update={"evidence": attempt.answer.evidence})
+    return update
 
 
 def apply_risk_policy(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from string import Template
 from typing import Any
 
 import prompts
-from agent.case_schema import answerable_types, case_answer_schema
+from agent.case_schema import answerable_types, case_answer_schema, cited_evidence_schema
+from agent.evidence_kinds import EVIDENCE_KINDS, REQUIRED_KINDS
 from agent.llm.client import ChatMessage
 from agent.render.case import RenderedCase
 from agent.render.evidence_facts import by_surprise
@@ -124,6 +125,11 @@ class VerdictPrompt:
     evidence_schema: bool = False
     """Each case gets its own answer schema in which every type stays open, but the evidence of
     each may hold only events of the kinds it rests on (`evidence_schema = true`)."""
+    cite: Template | None = None
+    """After an accepted fraud answer, a second turn asks for the events that show its type,
+    held by the grammar to that type's kinds (`cite_prompt = "<file stem>"` names
+    prompts/<file stem>.md; `$fraud_type`, `$kinds`, `$defining`); the answer's own
+    `evidence` is replaced by the reply. None: the answer's evidence stands."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -165,6 +171,7 @@ class VerdictPrompt:
             check_cited_kinds=bool(options.get("check_cited_kinds", False)),
             case_schema=bool(options.get("case_schema", False)),
             evidence_schema=bool(options.get("evidence_schema", False)),
+            cite=_cite_template(options.get("cite_prompt"), directory),
             text_version=text_version,
         )
 
@@ -180,6 +187,25 @@ class VerdictPrompt:
             return answer_json_schema(self.max_explanation_chars, self.max_evidence)
         max_evidence = self.max_evidence or MAX_EVIDENCE_IDS
         return case_answer_schema(events, types, self.max_explanation_chars, max_evidence)
+
+    def cite_turn(
+        self, fraud_type: str, events: list[Event]
+    ) -> tuple[ChatMessage, dict[str, Any]] | None:
+        """The citing turn's message and schema for an accepted `fraud_type` answer; None when
+        this prompt has no such turn, the answer is `none`, or the case holds nothing to cite."""
+        if self.cite is None or fraud_type == "none":
+            return None
+        schema = cited_evidence_schema(events, fraud_type, self.max_evidence or MAX_EVIDENCE_IDS)
+        if schema is None:
+            return None
+        required = REQUIRED_KINDS.get(fraud_type)
+        defining = f", the first a {' or '.join(sorted(required))} event" if required else ""
+        content = self.cite.substitute(
+            fraud_type=fraud_type,
+            kinds=", ".join(sorted(EVIDENCE_KINDS[fraud_type])),
+            defining=defining,
+        )
+        return {"role": "user", "content": content}, schema
 
     def case_token_budget(
         self, max_model_len: int, max_answer_tokens: int, examples: int, example_tokens: int
@@ -276,6 +302,15 @@ def compact_example(example: FewShotExample) -> str:
     facts = "; ".join(example.case.evidence_facts) or "no type-specific evidence"
     facts = _EVENT_IDS.sub("", _EVENT_IDS.sub("", facts))
     return f"- {facts} → {example.answer.fraud_type}, {example.answer.action}"
+
+
+def _cite_template(stem: object, directory: Path) -> Template | None:
+    if stem is None:
+        return None
+    path = directory / f"{stem}.md"
+    if not path.is_file():
+        raise PromptNotFoundError(f"cite_prompt {stem!r} names a missing file: {path}")
+    return Template(path.read_text(encoding="utf-8").strip())
 
 
 def _bullets(lines: list[str]) -> str:

@@ -31,6 +31,15 @@ class ModelAnswer(BaseModel):
     """The proposed risk action."""
 
 
+class CitedEvidence(BaseModel):
+    """The answer to the citing turn (prompts with `cite_prompt`): the events that show the
+    type the model has already named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    evidence: list[EventId] = Field(min_length=1, max_length=MAX_EVIDENCE_IDS)
+
+
 def answer_json_schema(
     max_explanation_chars: int | None = None, max_evidence: int | None = None
 ) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from agent.verdict import ModelAnswer, answer_json_schema
 MESSAGES: list[ChatMessage] = [{"role": "user", "content": "case"}]
 
 
-def ask(chat: ScriptedChatModel, max_retries: int = 2) -> AnswerAttempt:
+def ask(chat: ScriptedChatModel, max_retries: int = 2) -> AnswerAttempt[ModelAnswer]:
     request = request_answer(
         chat,
         MESSAGES,
@@ -24,6 +24,7 @@ def ask(chat: ScriptedChatModel, max_retries: int = 2) -> AnswerAttempt:
         max_tokens=64,
         max_retries=max_retries,
         retry_backoff_s=0,
+        parse=ModelAnswer,
     )
     return asyncio.run(request)
 
