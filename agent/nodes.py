@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agent.claims_check import claim_problems
-from agent.classify import request_answer
+from agent.classify import AnswerAttempt, request_answer
 from agent.context import Context
 from agent.evidence_kinds import cited_kind_problems
 from agent.fallback import (
@@ -109,13 +109,20 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
     update: dict[str, Any] = {
         "answer": attempt.answer,
         "problems": [attempt.error] if attempt.error else [],
-        "llm_calls": state.llm_calls + attempt.calls,
-        "prompt_tokens": state.prompt_tokens + attempt.prompt_tokens,
-        "completion_tokens": state.completion_tokens + attempt.completion_tokens,
+        **_usage(state, attempt),
     }
     if attempt.unreachable:
         update["fallback_reason"] = attempt.error
     return update
+
+
+def _usage(state: State, attempt: AnswerAttempt[Any]) -> dict[str, Any]:
+    """The run's request and token counts with one more request's added."""
+    return {
+        "llm_calls": state.llm_calls + attempt.calls,
+        "prompt_tokens": state.prompt_tokens + attempt.prompt_tokens,
+        "completion_tokens": state.completion_tokens + attempt.completion_tokens,
+    }
 
 
 def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -216,11 +223,7 @@ async def cite_evidence(state: State, runtime: Runtime[Context]) -> dict[str, An
         retry_backoff_s=context.retry_backoff_s,
         parse=CitedEvidence,
     )
-    update: dict[str, Any] = {
-        "llm_calls": state.llm_calls + attempt.calls,
-        "prompt_tokens": state.prompt_tokens + attempt.prompt_tokens,
-        "completion_tokens": state.completion_tokens + attempt.completion_tokens,
-    }
+    update = _usage(state, attempt)
     if attempt.answer is not None:
         update["answer"] = state.answer.model_copy(update={"evidence": attempt.answer.evidence})
     return update
