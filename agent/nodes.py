@@ -11,7 +11,7 @@ from langgraph.types import interrupt
 from agent.claims_check import claim_problems
 from agent.classify import AnswerAttempt, request_answer
 from agent.context import Context
-from agent.evidence_kinds import cited_kind_problems
+from agent.evidence_kinds import cited_events, cited_kind_problems, kind_problems
 from agent.fallback import (
     detector_type_guess,
     fallback_explanation,
@@ -206,7 +206,8 @@ def route_after_check_grounding(
 async def cite_evidence(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """(Prompts with `cite_prompt`.) The type is decided; ask, in a turn of its own, for the
     events that show it, from those of its kinds only, and let them replace the answer's
-    evidence. When that turn fails, the answer's own evidence stands."""
+    evidence. When that turn fails, or its reply cites other events, the answer's own evidence
+    stands."""
     assert state.answer is not None
     context = runtime.context
     turn = context.prompt.cite_turn(state.answer.fraud_type, state.sequence.events)
@@ -224,8 +225,11 @@ async def cite_evidence(state: State, runtime: Runtime[Context]) -> dict[str, An
         parse=CitedEvidence,
     )
     update = _usage(state, attempt)
-    if attempt.answer is not None:
-        update["answer"] = state.answer.model_copy(update={"evidence": attempt.answer.evidence})
+    cited = attempt.answer.evidence if attempt.answer is not None else []
+    events = state.sequence.events
+    # A server that ignores the grammar could reply with other events: those are not taken.
+    if cited_events(cited, events) and not kind_problems(state.answer.fraud_type, cited, events):
+        update["answer"] = state.answer.model_copy(update={"evidence": cited})
     return update
 
 

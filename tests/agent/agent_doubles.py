@@ -33,14 +33,33 @@ def answer_json(
     )
 
 
-class ScriptedChatModel:
-    """Answers from a script: each entry is a JSON string to return or an exception to raise."""
+def is_citing_turn(json_schema: dict[str, Any] | None) -> bool:
+    """The schema of the citing turn (prompts with `cite_prompt`): only an evidence list."""
+    return json_schema is not None and set(json_schema.get("properties", {})) == {"evidence"}
 
-    def __init__(self, script: list[str | Exception], name: str = "scripted") -> None:
+
+def citing_reply(json_schema: dict[str, Any]) -> str:
+    """A citing turn's answer: the first id its grammar allows."""
+    first = json_schema["properties"]["evidence"]["prefixItems"][0]["enum"][0]
+    return json.dumps({"evidence": [first]})
+
+
+class ScriptedChatModel:
+    """Answers from a script: each entry is a JSON string to return or an exception to raise.
+
+    A citing turn (the default prompt asks one after an accepted fraud answer) is answered
+    off-script with the first id its grammar allows, and kept apart in `cite_requests`, unless
+    `script_cites` puts those answers in the script too."""
+
+    def __init__(
+        self, script: list[str | Exception], name: str = "scripted", script_cites: bool = False
+    ) -> None:
         self.name = name
         self.script = list(script)
+        self.script_cites = script_cites
         self.requests: list[list[ChatMessage]] = []
         self.schemas: list[dict[str, Any] | None] = []
+        self.cite_requests: list[list[ChatMessage]] = []
 
     async def complete(
         self,
@@ -48,6 +67,11 @@ class ScriptedChatModel:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
     ) -> ChatResult:
+        if is_citing_turn(json_schema) and not self.script_cites:
+            assert json_schema is not None
+            self.cite_requests.append(list(messages))
+            reply = citing_reply(json_schema)
+            return ChatResult(reply, prompt_tokens=100, completion_tokens=10, finish_reason="stop")
         self.requests.append(list(messages))
         self.schemas.append(json_schema)
         if not self.script:

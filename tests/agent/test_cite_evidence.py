@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 from agent_doubles import (
     T0,
     FixedScreener,
@@ -39,7 +40,9 @@ def test_the_cited_events_replace_the_answers_own_and_nothing_else_changes(
     tmp_path: Path,
 ) -> None:
     first = answer_json(explanation=CARD_TESTING, evidence=["e0", "e1"])  # e0: the sign-up
-    chat = ScriptedChatModel([first, json.dumps({"evidence": ["e3", "e1", "e3"]})])
+    chat = ScriptedChatModel(
+        [first, json.dumps({"evidence": ["e3", "e1", "e3"]})], script_cites=True
+    )
     verdict = _investigate(tmp_path, "verdict_v18", chat)
 
     assert verdict.fallback_reason is None
@@ -70,22 +73,33 @@ def test_a_none_answer_is_not_asked_to_cite(tmp_path: Path) -> None:
         explanation="none (allow): five views, then one purchase of 20.00 (e5)",
         evidence=["e0"],
     )
-    chat = ScriptedChatModel([honest])
+    chat = ScriptedChatModel([honest], script_cites=True)
     verdict = _investigate(tmp_path, "verdict_v18", chat, make_sequence(records))
     assert verdict.llm_calls == 1 and verdict.evidence == ["e0"]
 
 
-def test_when_the_citing_turn_fails_the_answers_own_evidence_stands(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "reply",
+    [
+        ChatModelError("http://model: 400 prompt too long", retryable=False),
+        json.dumps({"evidence": ["e0", "e1"]}),  # a server that ignored the grammar: a sign-up
+        json.dumps({"evidence": ["e1", "e40"]}),  # no such event
+    ],
+)
+def test_when_the_citing_turn_fails_the_answers_own_evidence_stands(
+    tmp_path: Path, reply: str | Exception
+) -> None:
     first = answer_json(explanation=CARD_TESTING, evidence=["e1", "e6"])
-    refused = ChatModelError("http://model: 400 prompt too long", retryable=False)
-    chat = ScriptedChatModel([first, refused])
+    chat = ScriptedChatModel([first, reply], script_cites=True)
     verdict = _investigate(tmp_path, "verdict_v18", chat)
     assert verdict.fallback_reason is None and verdict.evidence == ["e1", "e6"]
     assert verdict.llm_calls == 2
 
 
 def test_v14_has_no_citing_turn(tmp_path: Path) -> None:
-    chat = ScriptedChatModel([answer_json(explanation=CARD_TESTING, evidence=["e0", "e1"])])
+    chat = ScriptedChatModel(
+        [answer_json(explanation=CARD_TESTING, evidence=["e0", "e1"])], script_cites=True
+    )
     verdict = _investigate(tmp_path, "verdict_v14", chat)
     assert verdict.llm_calls == 1 and verdict.evidence == ["e0", "e1"]
     assert VerdictPrompt.load("verdict_v14").cite is None

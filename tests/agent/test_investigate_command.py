@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_doubles import T0, answer_json, card_testing_sequence
+from agent_doubles import T0, answer_json, card_testing_sequence, citing_reply, is_citing_turn
 from fake_openai_server import fake_openai_server
 from typer.testing import CliRunner
 
@@ -101,19 +101,30 @@ def test_flagged_users_get_one_verdict_each(
 ) -> None:
     detector_dir, flagged = detector
     output = tmp_path / "verdicts.jsonl"
-    with fake_openai_server(
-        lambda request: answer_json(fraud_type="payment_fraud", action="hold_order")
-    ) as (url, requests):
+
+    def answer(request: dict[str, Any]) -> str:
+        schema = request["response_format"]["json_schema"]["schema"]
+        if is_citing_turn(schema):
+            return citing_reply(schema)
+        return answer_json(fraud_type="payment_fraud", action="hold_order")
+
+    with fake_openai_server(answer) as (url, all_requests):
         monkeypatch.setenv("FRAUDLENS_LLM_BASE_URL", url)
         get_settings.cache_clear()
         args = [str(events_file), "--model", str(detector_dir), "-o", str(output), "-k", "2"]
         result = runner.invoke(app, ["investigate", *args])
     assert result.exit_code == 0, result.output
     verdicts = read_verdicts(output)
+    schemas = [request["response_format"]["json_schema"]["schema"] for request in all_requests]
+    requests = [
+        r for r, schema in zip(all_requests, schemas, strict=True) if not is_citing_turn(schema)
+    ]
     assert len(verdicts) == len(requests) == len(flagged) < 15
+    assert len(all_requests) == 2 * len(flagged)  # each answer, then its citing turn
     assert {verdict.user_id for verdict in verdicts} == flagged
     assert all(v.flagged and v.action == "hold_order" and v.model == "fake-model" for v in verdicts)
-    assert all((v.prompt_tokens, v.completion_tokens) == (321, 45) for v in verdicts)
+    assert all(len(v.evidence) == 1 and v.llm_calls == 2 for v in verdicts)
+    assert all((v.prompt_tokens, v.completion_tokens) == (642, 90) for v in verdicts)
     # The request carried the verdict schema as structured output, and the table names each user.
     response_format = requests[0]["response_format"]
     assert response_format["type"] == "json_schema"

@@ -63,8 +63,10 @@ def test_an_ungrounded_answer_is_retried_once_with_the_error(tmp_path: Path) -> 
     investigator, _ = make_investigator(tmp_path, chat)
     verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
 
-    assert verdict.evidence == ["e3"] and verdict.fallback_reason is None
-    assert verdict.llm_calls == 2
+    assert verdict.fallback_reason is None
+    assert verdict.evidence == ["e1"]  # the citing turn's, after the accepted answer
+    assert verdict.llm_calls == 3 and len(chat.cite_requests) == 1
+    assert '"evidence":["e3"]' in chat.cite_requests[0][-2]["content"]  # the answer it cites for
     retry = chat.requests[1]
     assert retry[:-1] == chat.requests[0] and retry[-1]["role"] == "user"
     assert "e99" in retry[-1]["content"] and "e0 to e6" in retry[-1]["content"]
@@ -79,7 +81,7 @@ def test_an_explanation_restating_the_prompt_is_retried_with_the_copied_words(
     verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
 
     assert verdict.explanation == "Many small declined payment attempts on new cards (e1, e2)."
-    assert verdict.llm_calls == 2
+    assert verdict.llm_calls == 3  # two answers, then the citing turn
     assert "many small payment attempts most declined" in chat.requests[1][-1]["content"]
 
 
@@ -140,7 +142,7 @@ def test_a_timeout_then_an_answer_gives_the_answer(tmp_path: Path) -> None:
     verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
 
     assert verdict.action == "hold_order" and verdict.fallback_reason is None
-    assert verdict.llm_calls == 2
+    assert verdict.llm_calls == 3  # a timeout, the answer, the citing turn
 
 
 def test_policy_bounds_an_unconfident_block(tmp_path: Path) -> None:

@@ -33,12 +33,14 @@ class Interrupted(BaseException):
 
 
 class ScriptedChat:
-    """Answers `card_testing` citing e0; raises Interrupted once `stop_after` answers are given."""
+    """Answers `card_testing` citing e0; raises Interrupted once `stop_after` answers are given.
+    The default prompt's citing turn after each answer is answered too (e0), and counted apart."""
 
     name = "scripted"
 
     def __init__(self, stop_after: int | None = None) -> None:
         self.calls = 0
+        self.cites = 0
         self.stop_after = stop_after
 
     async def complete(
@@ -47,6 +49,11 @@ class ScriptedChat:
         json_schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
     ) -> ChatResult:
+        if json_schema is not None and set(json_schema.get("properties", {})) == {"evidence"}:
+            self.cites += 1
+            return ChatResult(
+                json.dumps({"evidence": ["e0"]}), prompt_tokens=100, completion_tokens=5
+            )
         if self.stop_after is not None and self.calls >= self.stop_after:
             raise Interrupted
         self.calls += 1
@@ -124,7 +131,8 @@ def test_resume_skips_finished_cases(tmp_path: Path) -> None:
     records = run.read_cases()
     assert first.calls + second.calls == 5
     assert sorted(r.case_id for r in records) == sorted(case.case_id for case in cases)
-    assert sum(r.llm_calls for r in records) == 5
+    assert second.cites == 3  # each answer of the resumed run was followed by its citing turn
+    assert sum(r.llm_calls for r in records) == 5 + first.cites + second.cites
     flagged = [r for r in records if r.flagged]
     assert all(r.verdict and r.verdict["fraud_type"] == "card_testing" for r in flagged)
     assert all(r.schema_valid and r.evidence_grounded for r in flagged)
