@@ -12,9 +12,9 @@ branch; `none` has none when the case shows a type's whole pattern. With `eviden
 (verdict_v17) every type keeps its branch and only the evidence is held. With `cite_prompt`
 (verdict_v18) the answer is free and a second turn, after it is accepted, asks only for the
 evidence of the type it named, held by `cited_evidence_schema`. The rest of the
-explanation is free text: what it states is still checked after the answer. Neither version is
-the default: on held-out data both made faithfulness 0.98 but lost type accuracy and recall
-(prompts/README.md, verdict_v16 and verdict_v17).
+explanation is free text: what it states is still checked after the answer. v16 and v17 are
+not the default: on held-out data both made faithfulness 0.98 but lost type accuracy and
+recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept both.
 
 vLLM's `auto` structured-output backend serves these schemas with llguidance: xgrammar does not
 take a pattern with a length bound, and its bounded repetition of a 240-character explanation
