@@ -47,12 +47,12 @@ def _counts(text: str, option: str) -> list[int]:
 def _parse_only(files: list[Path], fmt: str) -> tuple[int, float]:
     """Events and seconds to read and validate every line, no grouping or scoring."""
     from detectors.loading import LoadReport
-    from detectors.screening.input_files import user_event_rows
+    from detectors.screening.input_files import keyed_event_batches
 
     started = time.perf_counter()
     events = 0
     for path in files:
-        events += sum(1 for _ in user_event_rows(path, fmt, LoadReport(str(path))))
+        events += sum(map(len, keyed_event_batches(path, fmt, LoadReport(str(path)), 0)))
     return events, time.perf_counter() - started
 
 

@@ -68,7 +68,7 @@ def open_text(path: Path) -> IO[str]:
     return open(path, encoding="utf-8-sig", newline="")
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
+def open_binary(path: Path) -> io.BufferedIOBase:
     """Open a file's bytes, transparently gunzipping `.gz`."""
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
@@ -105,26 +105,36 @@ def read_jsonl(path: Path, parse: Callable[[Any], T], report: LoadReport) -> Ite
     """`parse` of every JSON line of `path`, in file order; every line counted in `report`,
     a line that is not JSON or that `parse` rejects (EventError) reported by its number."""
     # Bytes, decoded line by line, so that one line that is not UTF-8 is rejected, not fatal.
-    with _open_binary(path) as lines:
+    with open_binary(path) as lines:
         for number, raw in enumerate(lines, start=1):
             if number == 1:
                 raw = raw.removeprefix(codecs.BOM_UTF8)
-            if not raw or raw.isspace():  # a blank line (tested without copying it)
-                continue
-            report.read += 1
-            try:
-                item = parse(_decode_json_line(raw))
-            except UnicodeDecodeError as error:
-                report.reject(number, f"not UTF-8 (byte {raw[error.start]:#04x} at {error.start})")
-                continue
-            except json.JSONDecodeError as error:
-                report.reject(number, f"not valid JSON ({error.msg} at column {error.colno})")
-                continue
-            except EventError as error:
-                report.reject(number, str(error))
-                continue
-            report.kept += 1
-            yield item
+            item = parse_json_line(raw, number, parse, report)
+            if item is not None:
+                yield item
+
+
+def parse_json_line(
+    raw: bytes, number: int, parse: Callable[[Any], T], report: LoadReport
+) -> T | None:
+    """`parse` of line `number` (its bytes), counted in `report`; None for a blank line (not
+    counted) and for a line that is not JSON or that `parse` rejects (EventError), reported."""
+    if not raw or raw.isspace():  # a blank line (tested without copying it)
+        return None
+    report.read += 1
+    try:
+        item = parse(_decode_json_line(raw))
+    except UnicodeDecodeError as error:
+        report.reject(number, f"not UTF-8 (byte {raw[error.start]:#04x} at {error.start})")
+        return None
+    except json.JSONDecodeError as error:
+        report.reject(number, f"not valid JSON ({error.msg} at column {error.colno})")
+        return None
+    except EventError as error:
+        report.reject(number, str(error))
+        return None
+    report.kept += 1
+    return item
 
 
 def read_events(path: str | Path, fmt: str = "jsonl") -> tuple[list[Event], LoadReport]:

@@ -1,9 +1,9 @@
 """Events as Arrow columns: how both engines carry events from their input to the detector
 without a Python object per event.
 
-Validated events are converted to Arrow record batches, 2,048 at a time. The local engine
-appends each shard's rows to an IPC stream per input file and reads a shard back as one
-table; the Ray engine shuffles the same tables into blocks by key. Either way a `ShardTable`
+Validated events arrive as Arrow record batches (`input_files.keyed_event_batches`). The
+local engine appends each shard's rows to an IPC stream per input file and reads a shard back
+as one table; the Ray engine shuffles the same tables into blocks by key. Either way a `ShardTable`
 groups the table into sequences with numpy (the same order and duplicate merge as
 `group_sequences`) and hands the detector the columns it scores; `Event`s are built again only
 for the users a screen writes with their events (the flagged)."""
@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from detectors.events import Event
-from detectors.screening.event_rows import EVENT_FIELDS
+from detectors.screening.event_rows import EVENT_FIELDS, shard_of
 from detectors.sequences import Sequence
 from detectors.tokenizer import CATEGORY_FIELDS, NUMBER_FIELDS, Categories, EventColumns
 
@@ -39,17 +39,19 @@ SCHEMA = pa.schema(
     ]
 )
 CONVERT_EVENTS = 2048
-"""Events converted to Arrow at a time, in input order: while they are still in the CPU cache
-(buffering per shard and converting later cost 1.5× as much)."""
+"""Events converted to Arrow at a time, in input order, where they come from Python values
+(formats other than JSON Lines events)."""
 WRITE_EVENTS = 8192
-"""A shard's converted rows are appended to its file this many at a time (a record batch per
-shard per conversion cost 0.5 CPU s per 125k events with 16 shards)."""
+"""A shard's rows are appended to its file this many at a time (a record batch per shard per
+input batch cost 0.5 CPU s per 125k events with 16 shards)."""
 
 
 def events_batch(
     keys: list[str], cases: list[bytes | None], rows: list[tuple[Any, ...]]
 ) -> pa.RecordBatch:
     """Events (their `event_tuple`s) with their keys and case records, as a SCHEMA batch."""
+    if not rows:
+        return pa.RecordBatch.from_pylist([], schema=SCHEMA)
     columns: list[Any] = [keys, cases, *zip(*rows, strict=True)]
     columns[-1] = [marshal.dumps(attrs) if attrs else None for attrs in columns[-1]]
     types = SCHEMA.types
@@ -58,46 +60,34 @@ def events_batch(
 
 
 class PieceWriter:
-    """One input file's piece of every shard: an Arrow IPC stream per shard. Events are
-    converted CONVERT_EVENTS at a time, in input order; each shard collects its rows of them
-    and writes them WRITE_EVENTS at a time."""
+    """One input file's piece of every shard: an Arrow IPC stream per shard. Each batch of
+    events is split by the shard of its keys (rows in input order within a shard); a shard's
+    rows are written WRITE_EVENTS at a time."""
 
     def __init__(self, paths: list[Path]) -> None:
         self._files: list[IO[bytes]] = [path.open("wb") for path in paths]
         self._writers = [pa.ipc.new_stream(file, SCHEMA) for file in self._files]
-        self._shards: list[int] = []
-        self._keys: list[str] = []
-        self._cases: list[bytes | None] = []
-        self._rows: list[tuple[Any, ...]] = []
         self._pending: list[list[pa.RecordBatch]] = [[] for _ in paths]
         self._pending_rows = [0] * len(paths)
 
-    def add(self, shard: int, key: str, case: bytes | None, values: tuple[Any, ...]) -> None:
-        """One event (its `event_tuple`) under `key`; `case`: its case record, marshalled."""
-        self._shards.append(shard)
-        self._keys.append(key)
-        self._cases.append(case)
-        self._rows.append(values)
-        if len(self._rows) >= CONVERT_EVENTS:
-            self._convert()
-
-    def _convert(self) -> None:
-        shards = np.array(self._shards)
-        order = np.argsort(shards, kind="stable").tolist()  # a shard's rows keep input order
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Events as a SCHEMA batch, each to the shard of its key (`shard_of`)."""
+        shards = self._shards_of(batch.column("key"))
+        order = np.argsort(shards, kind="stable")  # a shard's rows keep input order
         bounds = np.searchsorted(shards[order], np.arange(len(self._writers) + 1)).tolist()
-        keys, cases, rows = self._keys, self._cases, self._rows
-        # Rows put in shard order here: cheaper than Arrow's take of the converted batch.
-        batch = events_batch(
-            [keys[i] for i in order], [cases[i] for i in order], [rows[i] for i in order]
-        )
+        ordered = batch.take(pa.array(order))
         for shard, (start, stop) in enumerate(pairwise(bounds)):
             if stop > start:
-                self._pending[shard].append(batch.slice(start, stop - start))
+                self._pending[shard].append(ordered.slice(start, stop - start))
                 self._pending_rows[shard] += stop - start
                 if self._pending_rows[shard] >= WRITE_EVENTS:
                     self._write(shard)
-        for buffer in (self._shards, self._keys, self._cases, self._rows):
-            buffer.clear()
+
+    def _shards_of(self, keys: pa.Array) -> np.ndarray:
+        encoded = keys.dictionary_encode()
+        count = len(self._writers)
+        by_key = np.array([shard_of(key, count) for key in encoded.dictionary.to_pylist()])
+        return by_key[encoded.indices.to_numpy()] if len(by_key) else np.zeros(0, np.int64)
 
     def _write(self, shard: int) -> None:
         self._writers[shard].write_batch(pa.concat_batches(self._pending[shard]))
@@ -105,8 +95,6 @@ class PieceWriter:
         self._pending_rows[shard] = 0
 
     def close(self) -> None:
-        if self._rows:
-            self._convert()
         for shard, pending in enumerate(self._pending):
             if pending:
                 self._write(shard)

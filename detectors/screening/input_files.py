@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from detectors.events import Event, parse_event_values
-from detectors.loading import LoadReport, iter_cases, iter_events, read_jsonl
+import pyarrow as pa
+
+from detectors.events import Event
+from detectors.loading import LoadReport, iter_cases, iter_events
 from detectors.screening.event_rows import event_tuple
+from detectors.screening.event_table import CONVERT_EVENTS, events_batch
+from detectors.screening.json_blocks import jsonl_event_batches
 
 GZIP_EXPANSION = 6
 """A rough text-to-gzip ratio of event files, for sizing shards before reading them."""
@@ -40,30 +45,34 @@ def case_sequences(path: Path, report: LoadReport) -> Iterator[tuple[dict[str, A
         yield fields, case.events
 
 
-def keyed_event_rows(
+def keyed_event_batches(
+    path: Path, fmt: str, report: LoadReport, file_index: int
+) -> Iterator[pa.RecordBatch]:
+    """Every event of input file number `file_index` as SCHEMA batches, in file order: `key`
+    groups events into sequences (the user; in a case file, the case, so that a case's events
+    stay one sequence), `case` is the case record (marshalled) on a case's first event. JSON
+    Lines event files are read a block at a time by Arrow (`json_blocks`)."""
+    if fmt == "jsonl" and path.suffix != ".parquet":
+        return jsonl_event_batches(path, report)
+    return _batched(_keyed_event_rows(path, fmt, report, file_index))
+
+
+def _batched(rows: Iterator[tuple[str, bytes | None, tuple[Any, ...]]]) -> Iterator[pa.RecordBatch]:
+    while chunk := list(islice(rows, CONVERT_EVENTS)):
+        keys, cases, values = zip(*chunk, strict=True)
+        yield events_batch(list(keys), list(cases), list(values))
+
+
+def _keyed_event_rows(
     path: Path, fmt: str, report: LoadReport, file_index: int
 ) -> Iterator[tuple[str, bytes | None, tuple[Any, ...]]]:
-    """Every event of input file number `file_index` as (key, case, values), in file order: the
-    key groups events into sequences (the user; in a case file, the case, so that a case's
-    events stay one sequence), `case` is the case record (marshalled) on a case's first event."""
     if fmt != "cases":
-        return ((values[0], None, values) for values in user_event_rows(path, fmt, report))
-    return _case_event_rows(path, report, file_index)
-
-
-def _case_event_rows(
-    path: Path, report: LoadReport, file_index: int
-) -> Iterator[tuple[str, bytes | None, tuple[Any, ...]]]:
+        for event in iter_events(path, fmt, report):
+            values = event_tuple(event)
+            yield values[0], None, values
+        return
     for number, (case, events) in enumerate(case_sequences(path, report)):
         key, record = f"{file_index}:{number}", marshal.dumps(case)
         yield key, record, event_tuple(events[0])
         for event in events[1:]:
             yield key, None, event_tuple(event)
-
-
-def user_event_rows(path: Path, fmt: str, report: LoadReport) -> Iterator[tuple[Any, ...]]:
-    """Every event of an event file as its field values (`event_tuple`), in file order: what
-    the engines carry to their shards. JSONL lines become values without an Event between."""
-    if fmt == "jsonl" and path.suffix != ".parquet":
-        return read_jsonl(path, parse_event_values, report)
-    return map(event_tuple, iter_events(path, fmt, report))

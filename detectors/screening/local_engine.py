@@ -21,9 +21,8 @@ from typing import TypeVar
 from tqdm import tqdm
 
 from detectors.loading import LoadReport
-from detectors.screening.event_rows import shard_of
 from detectors.screening.event_table import PieceWriter, ShardTable, read_pieces
-from detectors.screening.input_files import keyed_event_rows, text_bytes
+from detectors.screening.input_files import keyed_event_batches, text_bytes
 from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
 
 SHARD_TEXT_BYTES = 96 * 2**20
@@ -68,8 +67,8 @@ def partition_file(task: tuple[int, Path], fmt: str, directory: Path, shards: in
     report = LoadReport(str(path))
     pieces = PieceWriter([piece_path(directory, shard, file_index) for shard in range(shards)])
     try:
-        for key, case, values in keyed_event_rows(path, fmt, report, file_index):
-            pieces.add(shard_of(key, shards), key, case, values)
+        for batch in keyed_event_batches(path, fmt, report, file_index):
+            pieces.add(batch)
     finally:
         pieces.close()
     return report

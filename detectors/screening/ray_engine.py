@@ -20,8 +20,8 @@ import pyarrow as pa
 import ray
 
 from detectors.loading import LoadReport
-from detectors.screening.event_table import ShardTable, events_batch
-from detectors.screening.input_files import keyed_event_rows, text_bytes
+from detectors.screening.event_table import ShardTable
+from detectors.screening.input_files import keyed_event_batches, text_bytes
 from detectors.screening.scoring import ScreenCounts, ScreenOutput, SequenceScreener
 
 ROWS_PER_BLOCK = 100_000
@@ -57,19 +57,16 @@ def read_event_tables(batch: dict[str, np.ndarray], fmt: str, reports: Any) -> I
     ):
         path, first = Path(str(path_text)), int(file_index) << FILE_POSITION_BITS
         report = LoadReport(str(name))
-        keys: list[str] = []
-        cases: list[bytes | None] = []
-        rows: list[tuple[Any, ...]] = []
-        for key, case, values in keyed_event_rows(path, fmt, report, int(file_index)):
-            keys.append(key)
-            cases.append(case)
-            rows.append(values)
-            if len(rows) >= ROWS_PER_BLOCK:
-                yield _positioned(events_batch(keys, cases, rows), first)
-                first += len(rows)
-                keys, cases, rows = [], [], []
-        if rows:
-            yield _positioned(events_batch(keys, cases, rows), first)
+        pending: list[pa.RecordBatch] = []
+        for events in keyed_event_batches(path, fmt, report, int(file_index)):
+            pending.append(events)
+            if sum(map(len, pending)) >= ROWS_PER_BLOCK:
+                block = pa.concat_batches(pending)
+                yield _positioned(block, first)
+                first += len(block)
+                pending = []
+        if pending:
+            yield _positioned(pa.concat_batches(pending), first)
         ray.get(reports.put.remote(report))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from detectors.loading import LoadReport
 from detectors.screening.event_table import ShardTable, read_pieces
-from detectors.screening.input_files import user_event_rows
+from detectors.screening.input_files import keyed_event_batches
 from detectors.screening.local_engine import partition_file, piece_path
 from detectors.screening.scoring import ScreenOutput, SequenceScreener
 
@@ -53,7 +53,7 @@ def measure_stages(path: Path, fmt: str, model: str | None, batch_size: int) -> 
     if fmt == "cases":
         raise ValueError("stage costs are measured on event files; got --format cases")
     parse_start = time.process_time()
-    events = sum(1 for _ in user_event_rows(path, fmt, LoadReport(str(path))))
+    events = sum(map(len, keyed_event_batches(path, fmt, LoadReport(str(path)), 0)))
     parse_s = time.process_time() - parse_start
     if not events:
         raise ValueError(f"{path}: no usable event to time the stages on")

@@ -3,16 +3,23 @@ same events (order, ties, duplicates, every field), and the columns the detector
 
 from __future__ import annotations
 
+import marshal
 import random
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from detector_fixtures import make_sequences
 
 from detectors.events import Event
-from detectors.screening.event_rows import event_tuple
-from detectors.screening.event_table import CONVERT_EVENTS, PieceWriter, ShardTable, read_pieces
+from detectors.screening.event_rows import event_tuple, shard_of
+from detectors.screening.event_table import (
+    PieceWriter,
+    ShardTable,
+    events_batch,
+    read_pieces,
+)
 from detectors.sequences import Sequence, group_sequences, order_events
 from detectors.tokenizer import EventColumns
 
@@ -33,20 +40,32 @@ def _events_in_input_order() -> list[Event]:
     return events
 
 
+ADDED = 1000
+"""Events added to a piece at a time."""
+
+
+def _batch(keyed: list[tuple[str, bytes | None, Event]]) -> pa.RecordBatch:
+    keys, cases, events = zip(*keyed, strict=True)
+    return events_batch(list(keys), list(cases), [event_tuple(event) for event in events])
+
+
 def _write_pieces(tmp_path: Path, events: list[Event], pieces: int) -> list[Path]:
     paths = [tmp_path / f"piece-{index}.arrow" for index in range(pieces)]
     size = len(events) // pieces + 1
     for index, path in enumerate(paths):
         writer = PieceWriter([path])
-        for event in events[index * size : (index + 1) * size]:
-            writer.add(0, event.user_id, None, event_tuple(event))
+        piece = events[index * size : (index + 1) * size]
+        for start in range(0, len(piece), ADDED):  # several batches, several written at once
+            writer.add(
+                _batch([(event.user_id, None, event) for event in piece[start : start + ADDED]])
+            )
         writer.close()
     return paths
 
 
 def test_pieces_read_back_as_the_grouped_sequences(tmp_path: Path) -> None:
     events = _events_in_input_order()
-    assert len(events) > 2 * CONVERT_EVENTS  # more than one record batch per piece
+    assert len(events) > 2 * 2 * ADDED  # more than one batch added per piece
     paths = _write_pieces(tmp_path, events, pieces=2)
     table = ShardTable(read_pieces(paths))
     assert not any(path.exists() for path in paths)
@@ -83,10 +102,10 @@ def test_cases_stay_one_sequence_each_with_their_records(tmp_path: Path) -> None
         events = [replace(event, user_id=shared_user) for event in reversed(sequence.events)]
         record = {"case_id": f"c-{number}", "fraud_type": "none"}
         cases.append((record, events))
-        blob: bytes | None = __import__("marshal").dumps(record)
-        for event in events:
-            writer.add(0, f"0:{number}", blob, event_tuple(event))
-            blob = None
+        blob = marshal.dumps(record)
+        writer.add(
+            _batch([(f"0:{number}", blob if i == 0 else None, e) for i, e in enumerate(events)])
+        )
     writer.close()
     table = ShardTable(read_pieces([path]))
     assert table.cases == [record for record, _ in cases]
@@ -95,11 +114,16 @@ def test_cases_stay_one_sequence_each_with_their_records(tmp_path: Path) -> None
         assert batch.sequence(index) == Sequence(shared_user, order_events(events))
 
 
-def test_a_shard_without_events_has_no_sequences(tmp_path: Path) -> None:
-    writer = PieceWriter([tmp_path / "a.arrow", tmp_path / "b.arrow"])
-    writer.add(1, "u-1", None, event_tuple(make_sequences(1, 0)[0][0].events[0]))
+def test_events_go_to_the_shard_of_their_key_and_a_shard_without_any_is_empty(
+    tmp_path: Path,
+) -> None:
+    paths = [tmp_path / "a.arrow", tmp_path / "b.arrow"]
+    writer = PieceWriter(paths)
+    event = make_sequences(1, 0)[0][0].events[0]
+    writer.add(_batch([("u-1", None, event)]))
     writer.close()
-    empty = ShardTable(read_pieces([tmp_path / "a.arrow"]))
+    full = shard_of("u-1", 2)
+    empty = ShardTable(read_pieces([paths[1 - full]]))
     assert len(empty) == 0 and empty.user_ids == [] and empty.cases is None
     assert empty.batch(0, 10).columns().count == 0
-    assert len(ShardTable(read_pieces([tmp_path / "b.arrow"]))) == 1
+    assert ShardTable(read_pieces([paths[full]])).keys == ["u-1"]
