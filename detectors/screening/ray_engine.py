@@ -1,6 +1,6 @@
 """The Ray engine: files read in parallel, a distributed group-by user, detector actors score.
 
-Ray Data plan: one read task per file (the local line parser, so rejects match exactly), its
+Ray Data plan: one read task per file (the local engine's reader, so rejects match exactly), its
 events as Arrow tables → `repartition(keys=["key"])`, a hash shuffle that puts every event of a
 user (from any file) in one block → `map_batches(ScreenActor, batch_size=None)`: whole blocks,
 so whole users, to detector actors (loaded once each, one GPU each when the cluster has them)
