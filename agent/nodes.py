@@ -210,11 +210,12 @@ async def cite_evidence(state: State, runtime: Runtime[Context]) -> dict[str, An
     stands."""
     assert state.answer is not None
     context = runtime.context
-    turn = context.prompt.cite_turn(state.answer.fraud_type, state.sequence.events)
+    answer, events = state.answer, state.sequence.events
+    turn = context.prompt.cite_turn(answer.fraud_type, answer.evidence, events)
     if turn is None:
         return {}
     message, schema = turn
-    answered: ChatMessage = {"role": "assistant", "content": state.answer.model_dump_json()}
+    answered: ChatMessage = {"role": "assistant", "content": answer.model_dump_json()}
     attempt = await request_answer(
         context.chat,
         [*state.messages, answered, message],
@@ -226,10 +227,9 @@ async def cite_evidence(state: State, runtime: Runtime[Context]) -> dict[str, An
     )
     update = _usage(state, attempt)
     cited = attempt.answer.evidence if attempt.answer is not None else []
-    events = state.sequence.events
     # A server that ignores the grammar could reply with other events: those are not taken.
-    if cited_events(cited, events) and not kind_problems(state.answer.fraud_type, cited, events):
-        update["answer"] = state.answer.model_copy(update={"evidence": cited})
+    if cited_events(cited, events) and not kind_problems(answer.fraud_type, cited, events):
+        update["answer"] = answer.model_copy(update={"evidence": cited})
     return update
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import prompts
 from agent.case_schema import answerable_types, case_answer_schema, cited_evidence_schema
-from agent.evidence_kinds import EVIDENCE_KINDS, REQUIRED_KINDS
+from agent.evidence_kinds import EVIDENCE_KINDS, REQUIRED_KINDS, kind_problems
 from agent.llm.client import ChatMessage
 from agent.render.case import RenderedCase
 from agent.render.evidence_facts import by_surprise
@@ -130,6 +130,10 @@ class VerdictPrompt:
     held by the grammar to that type's kinds (`cite_prompt = "<file stem>"` names
     prompts/<file stem>.md; `$fraud_type`, `$kinds`, `$defining`); the answer's own
     `evidence` is replaced by the reply. None: the answer's evidence stands."""
+    cite_only_unfaithful: bool = False
+    """With `cite`: the citing turn is asked only when the answer's own evidence breaks its
+    type's kinds (`agent.evidence_kinds.kind_problems`); evidence that already rests on them
+    stands, and the turn is saved (`cite_only_unfaithful = true`)."""
     text_version: str = ""
     """The version whose files hold the text (see `prompt_options`); empty: this one."""
 
@@ -172,6 +176,7 @@ class VerdictPrompt:
             case_schema=bool(options.get("case_schema", False)),
             evidence_schema=bool(options.get("evidence_schema", False)),
             cite=_cite_template(options.get("cite_prompt"), directory),
+            cite_only_unfaithful=bool(options.get("cite_only_unfaithful", False)),
             text_version=text_version,
         )
 
@@ -189,11 +194,15 @@ class VerdictPrompt:
         return case_answer_schema(events, types, self.max_explanation_chars, max_evidence)
 
     def cite_turn(
-        self, fraud_type: str, events: list[Event]
+        self, fraud_type: str, evidence: list[str], events: list[Event]
     ) -> tuple[ChatMessage, dict[str, Any]] | None:
-        """The citing turn's message and schema for an accepted `fraud_type` answer; None when
-        this prompt has no such turn, the answer is `none`, or the case holds nothing to cite."""
+        """The citing turn's message and schema for an accepted `fraud_type` answer that cites
+        `evidence`; None when this prompt has no such turn, the answer is `none`, the case holds
+        nothing to cite, or (`cite_only_unfaithful`) the evidence already rests on the type's
+        kinds."""
         if self.cite is None or fraud_type == "none":
+            return None
+        if self.cite_only_unfaithful and not kind_problems(fraud_type, evidence, events):
             return None
         schema = cited_evidence_schema(events, fraud_type, self.max_evidence or MAX_EVIDENCE_IDS)
         if schema is None:

@@ -103,3 +103,20 @@ def test_v14_has_no_citing_turn(tmp_path: Path) -> None:
     verdict = _investigate(tmp_path, "verdict_v14", chat)
     assert verdict.llm_calls == 1 and verdict.evidence == ["e0", "e1"]
     assert VerdictPrompt.load("verdict_v14").cite is None
+
+
+@pytest.mark.parametrize(
+    ("evidence", "calls", "ends_with"),
+    [
+        (["e1", "e6"], 1, ["e1", "e6"]),  # declined payment attempts: card testing's own kinds
+        (["e0", "e1"], 2, ["e3", "e1"]),  # a sign-up among them: the citing turn replaces it
+    ],
+)
+def test_v19_asks_to_cite_only_when_the_answers_evidence_breaks_its_kinds(
+    tmp_path: Path, evidence: list[str], calls: int, ends_with: list[str]
+) -> None:
+    first = answer_json(explanation=CARD_TESTING, evidence=evidence)
+    chat = ScriptedChatModel([first, json.dumps({"evidence": ["e3", "e1"]})], script_cites=True)
+    verdict = _investigate(tmp_path, "verdict_v19", chat)
+    assert verdict.fallback_reason is None and verdict.fraud_type == "card_testing"
+    assert verdict.llm_calls == calls and verdict.evidence == ends_with
