@@ -6,7 +6,8 @@ where it reads exactly as the line parser (`detectors.loading.parse_json_line`) 
 
 - lines Arrow would read differently go to the line parser, one at a time, and take their
   place again in file order: lines with `attrs` (free-form objects, which Arrow would widen
-  into one struct for the whole block), with `\\u` escapes, and blank lines;
+  into one struct for the whole block), with `\\u` escapes, blank lines and lines that do
+  not start with `{`;
 - when the rest of the block breaks any rule of the fast path (a field of another JSON type,
   a key the format does not define, a time not of the form `2026-03-02T14:01:55[.123]Z` or
   `+02:00`, a value out of range, text that is not UTF-8, a line that is not JSON), the whole
@@ -49,6 +50,7 @@ _FIRST_SECOND = -62_135_596_800
 """0001-01-01T00:00:00Z. Arrow reads year 0, which `datetime` refuses: a time before this
 goes to the line parser, which decides."""
 ATTRS_KEY = b'"attrs"'
+"""A line holding this goes to the line parser."""
 
 
 def jsonl_event_batches(path: Path, report: LoadReport) -> Iterator[pa.RecordBatch]:
