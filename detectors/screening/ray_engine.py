@@ -58,13 +58,14 @@ def read_event_tables(batch: dict[str, np.ndarray], fmt: str, reports: Any) -> I
         path, first = Path(str(path_text)), int(file_index) << FILE_POSITION_BITS
         report = LoadReport(str(name))
         pending: list[pa.RecordBatch] = []
+        rows = 0
         for events in keyed_event_batches(path, fmt, report, int(file_index)):
             pending.append(events)
-            if sum(map(len, pending)) >= ROWS_PER_BLOCK:
-                block = pa.concat_batches(pending)
-                yield _positioned(block, first)
-                first += len(block)
-                pending = []
+            rows += len(events)
+            if rows >= ROWS_PER_BLOCK:
+                yield _positioned(pa.concat_batches(pending), first)
+                first += rows
+                pending, rows = [], 0
         if pending:
             yield _positioned(pa.concat_batches(pending), first)
         ray.get(reports.put.remote(report))
