@@ -18,7 +18,7 @@ from agent.fallback import (
     refuted_explanation,
     shown_type_guess,
 )
-from agent.grounding import copied_text_problems, grounding_problems
+from agent.grounding import copied_text_problems, grounding_problems, without_opening
 from agent.llm.client import ChatMessage
 from agent.pattern_check import pattern_problems
 from agent.pattern_shown import (
@@ -320,7 +320,11 @@ def compose_verdict(state: State, context: Context, awaiting_approval: bool = Fa
         fraud_type, confidence, explanation = fallback_guess(state, context)
     else:
         fraud_type, confidence = answer.fraud_type, answer.confidence
-        explanation = answer.explanation
+        # The `<type> (<action>):` opening some prompts ask for lets the model's action follow
+        # its type; the verdict states both in their own fields (the action after the policy),
+        # and a small model often fills the parentheses with the prompt's words ("its standard
+        # action"), so the verdict keeps what follows it.
+        explanation = without_opening(answer.explanation).strip() or answer.explanation
     return Verdict(
         case_id=state.case_id,
         user_id=state.sequence.user_id,

@@ -85,6 +85,18 @@ def test_an_explanation_restating_the_prompt_is_retried_with_the_copied_words(
     assert "many small payment attempts most declined" in chat.requests[1][-1]["content"]
 
 
+def test_the_verdict_drops_the_type_and_action_opening_it_states_in_its_own_fields(
+    tmp_path: Path,
+) -> None:
+    opened = "card_testing (its standard action): 5 declined attempts on 3 cards (e1, e2)."
+    chat = ScriptedChatModel([answer_json(explanation=opened)])
+    investigator, _ = make_investigator(tmp_path, chat)
+    verdict = asyncio.run(investigator.investigate("c1", card_testing_sequence()))
+
+    assert verdict.fallback_reason is None and verdict.action == "block_account"
+    assert verdict.explanation == "5 declined attempts on 3 cards (e1, e2)."
+
+
 @pytest.mark.parametrize(("version", "stands"), [("verdict_v8", False), ("verdict_v9", True)])
 def test_a_second_none_in_the_prompts_words_stands_where_the_prompt_says_so(
     tmp_path: Path, version: str, stands: bool
