@@ -9,8 +9,9 @@ where it reads exactly as the line parser (`detectors.loading.parse_json_line`) 
   into one struct for the whole block), with `\\u` escapes, blank lines and lines that do
   not start with `{`;
 - when the rest of the block breaks any rule of the fast path (a field of another JSON type,
-  a key the format does not define, a time not of the form `2026-03-02T14:01:55[.123]Z` or
-  `+02:00`, a value out of range, text that is not UTF-8, a line that is not JSON), the whole
+  a key the format does not define, a time neither of the form `2026-03-02T14:01:55[.123]Z`
+  or `+02:00` nor Unix seconds in years 1 to 9999 (one kind or the other throughout the
+  block), a value out of range, text that is not UTF-8, a line that is not JSON), the whole
   block goes to the line parser.
 
 Either way every event, every count and every rejected line's message is the line parser's."""
@@ -40,7 +41,15 @@ _JSON_FIELDS = pa.schema(
     [(name, _NUMBER_TYPES.get(name, pa.string())) for name in EVENT_FIELDS if name != "attrs"]
 )
 """Every event field but `attrs`, as the fast path reads them; `ts` as text."""
-_PARSE = pj.ParseOptions(explicit_schema=_JSON_FIELDS, unexpected_field_behavior="error")
+_PARSES = tuple(
+    pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+    for schema in (
+        _JSON_FIELDS,
+        _JSON_FIELDS.set(_JSON_FIELDS.get_field_index("ts"), pa.field("ts", pa.float64())),
+    )
+)
+"""ISO 8601 times, then Unix seconds: a block whose `ts` are all of one kind is read fast
+(Arrow stops at the first line of the other kind, well under a millisecond)."""
 _ISO_TIME = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
     r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
@@ -49,6 +58,9 @@ _ISO_TIME = (
 _FIRST_SECOND = -62_135_596_800
 """0001-01-01T00:00:00Z. Arrow reads year 0, which `datetime` refuses: a time before this
 goes to the line parser, which decides."""
+_LAST_SECOND = 253_402_300_799
+"""9999-12-31T23:59:59Z: Unix seconds beyond it (or in its last second, which `datetime` may
+round up into year 10000) go to the line parser."""
 ATTRS_KEY = b'"attrs"'
 """A line holding this goes to the line parser."""
 
@@ -155,11 +167,10 @@ def _arrow_columns(text: bytes, lines: int) -> pa.RecordBatch | None:
         return events_batch([], [], [])
     try:
         text.decode("utf-8")  # Arrow's reader does not check
-        whole = pj.ReadOptions(use_threads=False, block_size=len(text) + 1)  # one chunk
-        table = pj.read_json(io.BytesIO(text), read_options=whole, parse_options=_PARSE)
-    except (UnicodeDecodeError, pa.ArrowInvalid):
+    except UnicodeDecodeError:
         return None
-    if table.num_rows != lines:
+    table = _read_json(text)
+    if table is None or table.num_rows != lines:
         return None
     columns: dict[str, Any] = {name: table[name].combine_chunks() for name in table.column_names}
     user_ids, action, ts = columns["user_id"], columns["action"], columns["ts"]
@@ -176,6 +187,17 @@ def _arrow_columns(text: bytes, lines: int) -> pa.RecordBatch | None:
     return pa.RecordBatch.from_arrays([columns[name] for name in SCHEMA.names], schema=SCHEMA)
 
 
+def _read_json(text: bytes) -> pa.Table | None:
+    """The lines as a table by the first of _PARSES that reads them all; None if none does."""
+    whole = pj.ReadOptions(use_threads=False, block_size=len(text) + 1)  # one chunk
+    for parse in _PARSES:
+        try:
+            return pj.read_json(io.BytesIO(text), read_options=whole, parse_options=parse)
+        except pa.ArrowInvalid:
+            continue
+    return None
+
+
 def _canonical_actions(action: pa.Array) -> pa.Array | None:
     """Each action as the line parser names it (`other:<name>` for one it does not know)."""
     encoded = action.dictionary_encode()
@@ -187,7 +209,10 @@ def _canonical_actions(action: pa.Array) -> pa.Array | None:
 
 def _seconds(ts: pa.Array) -> pa.Array | None:
     """ISO 8601 times as Unix seconds, as `datetime.fromisoformat(...).timestamp()` gives them
-    (integer microseconds / 10⁶, correctly rounded either way)."""
+    (integer microseconds / 10⁶, correctly rounded either way); Unix seconds as they are."""
+    if pa.types.is_floating(ts.type):
+        low, high = pc.min_max(ts).values()
+        return ts if low.as_py() >= _FIRST_SECOND and high.as_py() <= _LAST_SECOND else None
     if not pc.all(pc.match_substring_regex(ts, _ISO_TIME)).as_py():
         return None
     try:

@@ -156,3 +156,42 @@ def test_only_the_lines_it_must_go_to_the_line_parser(
     fast, _, line, _ = _read_both(_file(tmp_path, "mostly_clean.jsonl", lines))
     assert fast.equals(line)
     assert calls[:3] == [101, 201, 301]  # then the line parser's own pass in _read_both
+
+
+def _unix_lines(count: int) -> list[bytes]:
+    """Clean lines with Unix seconds, whole and fractional."""
+    records = [_clean(index) for index in range(count)]
+    for index, record in enumerate(records):
+        record["ts"] = 1772460000 + (index * 7.25 if index % 2 else index)
+    return [json.dumps(record).encode() for record in records]
+
+
+UNIX_ODD_LINES: list[bytes] = [
+    b'{"user_id": "u1", "ts": 1772460000123, "action": "view"}',  # milliseconds
+    b'{"user_id": "u1", "ts": -62135596801, "action": "view"}',  # before year 1
+    b'{"user_id": "u1", "ts": -62135596800, "action": "view"}',  # year 1 exactly
+    b'{"user_id": "u1", "ts": 253402300799.99999999, "action": "view"}',  # rounds to year 10000
+    b'{"user_id": "u1", "ts": "2026-03-02T14:00:00Z", "action": "view"}',  # the other kind
+    b'{"user_id": "u1", "ts": 1e9, "action": "view"}',
+    b'{"user_id": "u1", "ts": -1.5, "action": "view"}',
+    b'{"user_id": "u1", "ts": true, "action": "view"}',
+    b'{"user_id": "u1", "ts": Infinity, "action": "view"}',
+]
+
+
+def test_unix_seconds_read_fast_and_as_the_line_parser_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    line_parser = json_blocks.parse_json_line
+
+    def counting(raw: bytes, number: int, *args: Any) -> Any:
+        calls.append(number)
+        return line_parser(raw, number, *args)
+
+    monkeypatch.setattr(json_blocks, "parse_json_line", counting)
+    report = _assert_same(_file(tmp_path, "unix.jsonl", _unix_lines(300)))
+    assert report.kept == 300 and calls == []  # every line by Arrow
+    monkeypatch.setattr(json_blocks, "BLOCK_BYTES", 4096)
+    for odd in UNIX_ODD_LINES:
+        _assert_same(_file(tmp_path, "odd.jsonl", [*_unix_lines(40), odd, *_unix_lines(40)]))
