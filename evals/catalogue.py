@@ -47,6 +47,9 @@ class MetricSpec:
     """The cases it is computed over (their count is reported beside the value)."""
     higher_is_better: bool = True
     headline: bool = False
+    relative: bool = False
+    """A count, not a share (calls per 1,000 users): a comparison's tolerance is a fraction of
+    the reference run's value instead of an absolute difference."""
 
 
 def _all(table: ScoreTable) -> np.ndarray:
@@ -136,7 +139,9 @@ def metric_specs() -> list[MetricSpec]:
             )
         )
     specs += [
-        MetricSpec("agent.llm_calls_per_1000_users", llm_calls_per_1000_users, _all, False),
+        MetricSpec(
+            "agent.llm_calls_per_1000_users", llm_calls_per_1000_users, _all, False, relative=True
+        ),
         MetricSpec("agent.faithfulness_rate", _faithful("faithful"), model_answered, True, True),
         MetricSpec("agent.cited_kinds_rate", _faithful("cited_kinds_ok"), model_answered),
         MetricSpec("agent.numbers_match_rate", _faithful("numbers_ok"), model_answered),

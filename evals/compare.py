@@ -25,7 +25,7 @@ class MetricComparison:
     higher_is_better: bool
     headline: bool
     regressed: bool
-    """B is worse than A by more than the tolerance."""
+    """B is worse than A by more than the tolerance (times A's value for a relative metric)."""
     improved: bool
 
     @property
@@ -73,17 +73,19 @@ def compare_runs(
         diff, low, high = diffs[spec.name]
         gain = diff if spec.higher_is_better else -diff
         defined = math.isfinite(diff)
+        value_a = spec.statistic(shared_a)
+        allowed = tolerance * abs(value_a) if spec.relative else tolerance
         metrics.append(
             MetricComparison(
                 name=spec.name,
-                value_a=spec.statistic(shared_a),
+                value_a=value_a,
                 value_b=spec.statistic(shared_b),
                 diff=diff,
                 ci95=(low, high),
                 higher_is_better=spec.higher_is_better,
                 headline=spec.headline,
-                regressed=defined and gain < -tolerance,
-                improved=defined and gain > tolerance,
+                regressed=defined and gain < -allowed,
+                improved=defined and gain > allowed,
             )
         )
     return Comparison(
@@ -125,7 +127,8 @@ def render_comparison(comparison: Comparison) -> str:
     lines = [
         f"A = {comparison.run_a} ({comparison.cases_a} cases)",
         f"B = {comparison.run_b} ({comparison.cases_b} cases)",
-        f"compared on {comparison.shared_cases} shared cases; tolerance {comparison.tolerance}",
+        f"compared on {comparison.shared_cases} shared cases; tolerance {comparison.tolerance} "
+        "(of A's value for calls per 1,000 users)",
         *(
             [
                 "",

@@ -79,3 +79,19 @@ def test_compare_names_what_differs_besides_model_and_prompt(
     assert comparison.differing_conditions == ["detector_version: lstm-a vs lstm-b"]
     eval_compare(same_a, other, bootstrap_rounds=10)
     assert "differ in more than model and prompt" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("tolerance", "regressed"), [(0.02, True), (0.05, False)])
+def test_calls_per_1000_users_regress_by_a_share_of_the_reference(
+    tmp_path: Path, tolerance: float, regressed: bool
+) -> None:
+    run_a, run_b = _runs(tmp_path, wrong_in_b=0)  # one call per case in both
+    records = RunDir(run_b).read_cases()
+    records[0] = records[0].model_copy(update={"llm_calls": 2})
+    RunDir(run_b).cases_file.unlink()
+    for record in records:
+        RunDir(run_b).append(record)
+    comparison = compare_runs(run_a, run_b, tolerance=tolerance, rounds=50)
+    calls = {metric.name: metric for metric in comparison.metrics}["agent.llm_calls_per_1000_users"]
+    assert (calls.value_a, calls.value_b) == (1000.0, 1025.0)  # +2.5 %
+    assert calls.regressed is regressed and not calls.improved
