@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from collections.abc import Sequence as SequenceOf
@@ -14,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import aiosqlite
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from tqdm import tqdm
 
+from agent import checkpoint_db
 from agent.context import Context, Screener
 from agent.fallback import failed_verdict
 from agent.fewshot import FewShotLibrary, SimilarCase, library_path
@@ -153,7 +151,7 @@ class Investigator:
         self._checkpointer = checkpointer
         self._checkpoint_path = checkpoint_path or settings.checkpoint_db
         if checkpointer is None:
-            _create_checkpoint_tables(self._checkpoint_path)
+            checkpoint_db.create_tables(self._checkpoint_path)
 
     # --- the pieces the API's chat tools use ---
 
@@ -301,9 +299,7 @@ class Investigator:
         if self._checkpointer is not None:
             yield build_graph(self._checkpointer)
             return
-        async with aiosqlite.connect(
-            str(self._checkpoint_path), timeout=_SQLITE_BUSY_TIMEOUT_S
-        ) as connection:
+        async with checkpoint_db.connected(self._checkpoint_path) as connection:
             yield build_graph(AsyncSqliteSaver(connection, serde=checkpoint_serializer()))
 
     def _fingerprint(self, sequence: Sequence, score: SequenceScore | None) -> str:
@@ -375,18 +371,3 @@ def _verdict(result: dict[str, Any]) -> Verdict:
         return _pending_verdict(interrupts[0].value)
     verdict = result["verdict"]
     return verdict if isinstance(verdict, Verdict) else Verdict.model_validate(verdict)
-
-
-_SQLITE_BUSY_TIMEOUT_S = 30.0
-"""How long a checkpoint write waits for another investigation's write to finish."""
-
-
-def _create_checkpoint_tables(path: Path) -> None:
-    # Once, before any concurrent use: two connections running the saver's first-use setup
-    # (which switches the file to WAL) at the same moment fail with "database is locked".
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=_SQLITE_BUSY_TIMEOUT_S)
-    try:
-        SqliteSaver(connection).setup()
-    finally:
-        connection.close()
