@@ -123,7 +123,10 @@ def train_model(
         model.train()
         batches = list(_training_batches(lengths, config.batch_size, rng))
         total, steps = 0.0, 0
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
+        # on a terminal only: redirected to a log, a bar is a thousand carriage-return updates
+        bar = tqdm(
+            batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=None if progress else True
+        )
         for indices in bar:
             batch = padded_batch(encoded, indices, device, config.max_len)
             types = None
