@@ -24,6 +24,7 @@ from detectors.model import LSTMConfig, SequenceLSTM, autocast_for, select_devic
 from detectors.scores import EventSurprise, SequenceScore
 from detectors.sequences import Sequence
 from detectors.surprise_signals import (
+    END_SIGNAL,
     SURPRISE_SIGNALS,
     EventSurprises,
     fit_event_tail,
@@ -153,6 +154,7 @@ class LSTMDetector(BaseDetector):
         calibration_share: float = CALIBRATION_SHARE,
         miss_quantile: float = 0.99,
         seed: int = 0,
+        endings_known: bool = False,
         threads: int | None = None,
         device: str | None = None,
         progress: bool = False,
@@ -169,6 +171,11 @@ class LSTMDetector(BaseDetector):
         self.calibration_share = calibration_share
         self.miss_quantile = miss_quantile
         self.seed = seed
+        self.endings_known = endings_known
+        """Whether a sequence's last event is its true end (a finished session, as DeepLog's
+        HDFS blocks are): only then does the ending's surprise enter the score. A user's events
+        in a file are a window of an ongoing history — the window's edge is not the user's end,
+        and cutting honest histories mid-way made the ending alone flag 12–88 % of them."""
         self.threads = threads
         self.device = device
         self.progress = progress
@@ -300,11 +307,13 @@ class LSTMDetector(BaseDetector):
 
     @property
     def combined_signals(self) -> tuple[str, ...]:
-        """The signals the score combines: those that vary on the legitimate reference. One
-        constant there (payments or reviews in server logs) has no tail to estimate and would
-        only dilute the others; its tail probability is still reported."""
-        varying = tuple(n for n in self.signal_names if self.calibrations_[n].varies)
-        return varying or self.signal_names
+        """The signals the score combines: those that vary on the legitimate reference, and
+        the ending only when `endings_known`. One constant there (payments or reviews in server
+        logs) has no tail to estimate and would only dilute the others; its tail probability
+        is still reported."""
+        usable = tuple(n for n in self.signal_names if self.endings_known or n != END_SIGNAL)
+        varying = tuple(n for n in usable if self.calibrations_[n].varies)
+        return varying or usable
 
     # --- scoring -------------------------------------------------------------------------
     def decision_function(self, sequences: SequenceOf[Sequence]) -> np.ndarray:
@@ -514,6 +523,7 @@ class LSTMDetector(BaseDetector):
             "calibration_share": self.calibration_share,
             "miss_quantile": self.miss_quantile,
             "seed": self.seed,
+            "endings_known": self.endings_known,
         }
 
     def _calibration_record(self) -> dict[str, Any]:
@@ -524,6 +534,7 @@ class LSTMDetector(BaseDetector):
             "1 - flag_budget",
             "flag_budget": self.contamination,
             "held_out_flag_rate": self.calibration_flag_rate_,
+            "combined_signals": list(self.combined_signals) if self.calibrations_ else None,
             "top_g": self.top_g_,
             "event_surprise": self.event_tail_.to_dict() if self.event_tail_ else None,
             "aggregate_profile": self.aggregate_profile_.to_dict()

@@ -17,6 +17,11 @@ LOADER_FORMATS: tuple[str, ...] = (*FORMAT_NAMES, SCREENED_FORMAT)
 """Every format `load_sequences` reads: the event formats and `screen`'s flagged users."""
 
 
+WHOLE_SESSION_FORMATS = frozenset({"deeplog"})
+"""Formats whose sequences end where the session ended (DeepLog's HDFS blocks); in the others a
+user's events are a window of a history that goes on."""
+
+
 @dataclass(slots=True)
 class LoadedSequences:
     sequences: list[Sequence]

@@ -8,7 +8,9 @@ import numpy as np
 
 from detectors.calibration import TailCalibration
 
-SURPRISE_SIGNALS = ("worst_event", "max_surprise", "top_g_misses", "end_surprise")
+END_SIGNAL = "end_surprise"
+"""The surprise of the sequence ending where it does (the end-of-sequence token)."""
+SURPRISE_SIGNALS = ("worst_event", "max_surprise", "top_g_misses", END_SIGNAL)
 """Each higher = less like the legitimate sequences the next-event model learned. worst_event is
 the most surprising event held to its history's length; max_surprise is the same event
 unadjusted (DeepLog's per-event view: in HDFS one unseen log key in a long session is the

@@ -69,6 +69,7 @@ def train(
     from detectors.base import LEGIT
     from detectors.detector import LSTMDetector
     from detectors.quality import ranking_metrics
+    from detectors.sequence_files import WHOLE_SESSION_FORMATS
 
     loaded = load_or_exit(data, fmt, labels)
     if validation is not None:
@@ -100,6 +101,7 @@ def train(
         max_len=max_len,
         contamination=target_flag_rate,
         seed=seed,
+        endings_known=fmt in WHOLE_SESSION_FORMATS,
         threads=threads,
         progress=True,
     )

@@ -39,7 +39,7 @@ def evaluate_hdfs(
     train = [normal[i] for i in order[cut:]]
     test = held_out + abnormal
     labels = ["none"] * len(held_out) + ["anomalous"] * len(abnormal)
-    lstm = small_lstm(epochs, flag_budget, seed, threads).fit(train)
+    lstm = small_lstm(epochs, flag_budget, seed, threads, endings_known=True).fit(train)
     assert lstm.threshold_ is not None
     rows = [operating_row("lstm", lstm.decision_function(test), lstm.threshold_, labels)]
     for name, (score, threshold) in fitted_baselines(train, None, flag_budget, seed).items():

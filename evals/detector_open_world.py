@@ -19,7 +19,13 @@ THRESHOLD_NOTE = (
 )
 
 
-def small_lstm(epochs: int, flag_budget: float, seed: int, threads: int | None) -> LSTMDetector:
+def small_lstm(
+    epochs: int,
+    flag_budget: float,
+    seed: int,
+    threads: int | None,
+    endings_known: bool = False,
+) -> LSTMDetector:
     """The detector retrained inside an eval: the bundled architecture at half the width."""
     return LSTMDetector(
         hidden=64,
@@ -27,6 +33,7 @@ def small_lstm(epochs: int, flag_budget: float, seed: int, threads: int | None) 
         epochs=epochs,
         contamination=flag_budget,
         seed=seed,
+        endings_known=endings_known,
         threads=threads,
     )
 

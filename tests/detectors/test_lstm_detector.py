@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -172,10 +173,31 @@ def test_signals_constant_on_legitimate_users_are_left_out_of_the_score(
 ) -> None:
     constant = [n for n in unsupervised.signal_names if not unsupervised.calibrations_[n].varies]
     assert constant  # the synthetic users write no reviews, for one
-    assert set(unsupervised.combined_signals) == set(unsupervised.signal_names) - set(constant)
+    left_out = {*constant, "end_surprise"}  # the ending too: these users' ends are not known
+    assert set(unsupervised.combined_signals) == set(unsupervised.signal_names) - left_out
     sequences, _ = make_sequences(20, 5, seed=13)
     arrays = unsupervised.surprise_arrays(sequences)
     assert np.array_equal(
         unsupervised.decision_function(sequences),
         unsupervised.fused_scores(arrays, sequences, unsupervised.combined_signals),
     )
+
+
+def test_the_ending_counts_only_where_sequences_are_whole_sessions(
+    unsupervised: LSTMDetector, tmp_path: Path
+) -> None:
+    # A user's events in a file are a window of a history that goes on: honest users cut
+    # short are flagged little more than whole ones (5 %; the synthetic users' aggregates
+    # move too). With whole sessions (DeepLog's HDFS blocks) a session that stops early is
+    # the anomaly.
+    legit, _ = make_sequences(300, 0, seed=14)
+    cut = [Sequence(s.user_id, s.events[: max(1, len(s.events) * 7 // 10)]) for s in legit]
+    threshold = 1.0 - unsupervised.contamination
+    windows = unsupervised.decision_function(cut) >= threshold
+    sessions = copy.deepcopy(unsupervised)
+    sessions.endings_known = True
+    assert "end_surprise" in sessions.combined_signals
+    ended_early = sessions.decision_function(cut) >= threshold
+    assert windows.mean() <= 0.2
+    assert ended_early.mean() >= windows.mean() + 0.3
+    assert LSTMDetector.load(sessions.save(tmp_path / "sessions")).endings_known
