@@ -1,5 +1,6 @@
 """`fraudlens eval detector`: the detector beside every baseline, at its operating threshold
-and on data it was not trained on (another simulator version, left-out types, HDFS)."""
+and on data it was not trained on (another simulator version, left-out types, users seen
+through a window of time, HDFS)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ def eval_detector(
     cross_sim: Annotated[
         bool, typer.Option(help="Also test across simulator versions (--other-train/-test).")
     ] = True,
+    windows: Annotated[
+        bool, typer.Option(help="Also score the test users cut to random stretches of time.")
+    ] = True,
     flag_budget: Annotated[
         float, typer.Option(help="Share of legitimate training users each baseline flags.")
     ] = 0.05,
@@ -69,6 +73,7 @@ def eval_detector(
     from evals.detector_open_world import (
         evaluate_cross_simulator,
         evaluate_leave_one_type_out,
+        evaluate_windows,
         print_leave_one_type_out,
         small_lstm,
     )
@@ -120,6 +125,8 @@ def eval_detector(
             flag_budget, seed,
         )
     )  # fmt: skip
+    if windows:
+        add(evaluate_windows(detector, train_set, test_set, flag_budget, seed))
     if cross_sim:
         other_train_set = load_sequences(other_train, "cases", with_labels=True)
         other_test_set = load_sequences(other_test, "cases", with_labels=True)

@@ -14,7 +14,10 @@ from typer.testing import CliRunner
 from detectors.adapters import real_data_path
 from detectors.cases import Case
 from detectors.detector import LSTMDetector
+from detectors.loading import LoadReport
+from detectors.sequence_files import LoadedSequences
 from evals.detector_eval_cli import eval_detector
+from evals.detector_open_world import cut_to_windows
 from evals.detector_quality import evaluate_real
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "detectors"))
@@ -55,6 +58,7 @@ def test_eval_detector_reports_lstm_and_every_baseline(tmp_path: Path) -> None:
     assert [entry["set"] for entry in report] == [
         "simulator test",
         "test.jsonl.gz at the operating threshold",
+        "users seen through a window of time",
     ]
     operating = report[1]["rows"]
     assert [row["name"] for row in operating][1:] == [
@@ -64,6 +68,14 @@ def test_eval_detector_reports_lstm_and_every_baseline(tmp_path: Path) -> None:
     ]
     assert all(0.0 <= row["legit_flag_rate"] <= 0.2 for row in operating)
     assert operating[0]["recall"] >= 0.8
+    windows = [row["name"] for row in report[2]["rows"]]
+    assert windows[0].startswith("lstm (lstm-") and windows[1:] == [
+        "lstm, window end taken as the user's",
+        "n-gram (trigram)",
+        "isolation forest",
+        "rules",
+    ]
+    assert report[2]["note"].startswith("100 test users, each cut to a random stretch")
     names = [detector["name"] for detector in report[0]["detectors"]]
     assert len(names) == 5 and {"rules", "isolation forest", "n-gram (trigram)"} <= set(names)
     for detector in report[0]["detectors"]:
@@ -101,3 +113,19 @@ def test_fraud_data_real_labels_half_split() -> None:
     assert result.fraud > 0 and result.sequences > 10_000
     lstm = result.detectors[0]
     assert lstm.metrics["roc_auc"] > 0.6  # time from sign-up to purchase carries signal
+
+
+def test_windows_are_seeded_contiguous_stretches_of_each_user() -> None:
+    sequences, labels = make_sequences(40, 10, seed=4)
+    loaded = LoadedSequences(sequences, labels, None, LoadReport("synthetic"))
+    cut = cut_to_windows(loaded, seed=7)
+    assert cut.labels == labels and len(cut.sequences) == len(sequences)
+    shorter = 0
+    for whole, window in zip(sequences, cut.sequences, strict=True):
+        assert window.user_id == whole.user_id and window.events
+        start = whole.events.index(window.events[0])
+        assert whole.events[start : start + len(window.events)] == window.events
+        shorter += len(window.events) < len(whole.events)
+    assert shorter > len(sequences) // 2
+    again = cut_to_windows(loaded, seed=7)
+    assert [s.events for s in again.sequences] == [s.events for s in cut.sequences]
