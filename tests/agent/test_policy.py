@@ -27,7 +27,7 @@ def test_a_confident_block_on_a_high_score_stands(policy: RiskPolicy) -> None:
     ("fraud_type", "confidence", "score", "unmet"),
     [
         ("card_testing", 0.5, 0.995, "confidence ≥ 0.8, got 0.50"),
-        ("card_testing", 0.9, 0.95, "detector score ≥ 0.99, got 0.950"),
+        ("card_testing", 0.9, 0.95, "detector score ≥ 0.9908, got 0.950"),
         ("none", 0.9, 0.995, "a fraud type other than none"),
     ],
 )
@@ -76,7 +76,7 @@ def test_a_policy_file_overrides_only_its_keys(tmp_path: Path) -> None:
     custom = RiskPolicy.load(path)
     assert custom.high_score == 0.95
     assert custom.actions["block_account"].min_confidence == 0.5
-    assert custom.actions["block_account"].min_score == 0.99  # kept from the defaults
+    assert custom.actions["block_account"].min_score == 0.9908  # kept from the defaults
     decision = custom.apply(PolicyInput("card_testing", 0.6, "block_account", 0.995, True))
     assert decision.action == "block_account"
 
