@@ -40,20 +40,24 @@ def _ids(events: list[Event], kinds: frozenset[str]) -> list[str]:
 
 
 def answerable_types(
-    events: list[Event], by_home: bool = False, browsing: bool = False, takeover: bool = False
+    events: list[Event],
+    by_home: bool = False,
+    browsing: bool = False,
+    takeover: bool = False,
+    rhythm: bool = False,
 ) -> list[str]:
     """The types an answer for `events` may name: those the case does not rule out
-    (`pattern_check`, with its `by_home` and `browsing` rules) and that it holds events for
-    (their defining kind included), and `none` unless the case shows a type's whole pattern
-    (`pattern_shown`, account takeover's with `takeover`). Never empty: `none` stays when no
-    fraud type is open."""
+    (`pattern_check`, with its `by_home`, `browsing` and `rhythm` rules) and that it holds
+    events for (their defining kind included), and `none` unless the case shows a type's whole
+    pattern (`pattern_shown`, account takeover's with `takeover`). Never empty: `none` stays
+    when no fraud type is open."""
     open_types = [
         fraud_type
         for fraud_type in FRAUD_TYPES
         if fraud_type != "none"
         and _ids(events, EVIDENCE_KINDS[fraud_type])
         and _ids(events, REQUIRED_KINDS.get(fraud_type, EVIDENCE_KINDS[fraud_type]))
-        and not ruled_out(fraud_type, events, by_home, browsing)
+        and not ruled_out(fraud_type, events, by_home, browsing, rhythm)
     ]
     if not open_types or not shown_patterns(events, takeover):
         return ["none", *open_types]

@@ -151,7 +151,11 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             problems += copied_text_problems(answer, own_words, state.rendered)
         if prompt.check_pattern:
             refuted = pattern_problems(
-                answer.fraud_type, events, prompt.baseline_facts, prompt.check_browsing
+                answer.fraud_type,
+                events,
+                prompt.baseline_facts,
+                prompt.check_browsing,
+                prompt.check_rhythm,
             )
             problems += refuted
         if prompt.check_claims:

@@ -11,18 +11,24 @@ answer its own case refutes."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
+from itertools import pairwise
 
 from agent.render.evidence_facts import (
     ADDRESS_ACTIONS,
     CREDENTIAL_ACTIONS,
+    MIN_PACE_EVENTS,
     REFUND_ACTIONS,
     SESSION_BREAK_S,
+    busiest_session,
     cite,
     country_before,
+    gap_variation,
     home_country,
     positions,
 )
+from agent.render.time_format import format_duration
 from detectors.events import Event
 
 Rule = Callable[[list[Event]], str | None]
@@ -114,6 +120,36 @@ def _browsed_before_every_order(events: list[Event]) -> str | None:
     )
 
 
+PERSON_LIKE_VARIATION = 0.6
+"""Gap variation at or above this is a person's rhythm (random, exponential-like gaps give
+about 1). Every scraping bot without a purchase in the project's simulators (v1–v3: 187 once
+their busiest session's median gap is RESOLVED_GAP_S or more) stays at or below 0.32."""
+RESOLVED_GAP_S = 2.0
+"""The rhythm is judged only when the median gap is at least this: timestamps to the second
+make a sub-second bot's gaps 0 s and 1 s apart, as irregular as a person's."""
+
+
+def _browses_like_a_person(events: list[Event]) -> str | None:
+    """Scraping bots browse at a regular pace (FORMATS.md §3: "fast, regular page views"): the
+    busiest session's views as irregular as a person's, at a pace the timestamps resolve, rule
+    one out. A bot that randomises its pauses that much passes for a person here."""
+    views = positions(events, lambda event: event.action in ("view", "search"))
+    if len(views) < MIN_PACE_EVENTS:
+        return None
+    session = busiest_session(events, views)
+    if len(session) < MIN_PACE_EVENTS:
+        return None
+    median_gap = statistics.median(events[j].ts - events[i].ts for i, j in pairwise(session))
+    variation = gap_variation(events, session)
+    if median_gap < RESOLVED_GAP_S or variation < PERSON_LIKE_VARIATION:
+        return None
+    return (
+        f"its busiest session's {len(session)} views ({cite(session)}) come at a person's "
+        f"irregular pace (median gap {format_duration(median_gap)}, gap variation "
+        f"{variation:.2f}; a bot's is regular, near 0)"
+    )
+
+
 _PAYS = _lacks("payments or purchases", lambda e: e.action in ("payment_attempt", "purchase"))
 
 RULED_OUT_BY: dict[str, tuple[Rule, ...]] = {
@@ -155,6 +191,8 @@ BY_HOME_COUNTRY: dict[str, tuple[Rule, ...]] = {
 """The same, a card foreign when unlike the user's home country (prompts with `baseline_facts`)."""
 BROWSING_RULES: dict[str, tuple[Rule, ...]] = {"order_brushing": (_browsed_before_every_order,)}
 """Added to the rules above by prompts with `check_browsing`."""
+RHYTHM_RULES: dict[str, tuple[Rule, ...]] = {"scraping_bot": (_browses_like_a_person,)}
+"""Added to the rules above by prompts with `check_rhythm`."""
 
 
 OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"
@@ -162,22 +200,32 @@ OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern
 
 
 def ruled_out(
-    fraud_type: str, events: list[Event], by_home: bool = False, browsing: bool = False
+    fraud_type: str,
+    events: list[Event],
+    by_home: bool = False,
+    browsing: bool = False,
+    rhythm: bool = False,
 ) -> list[str]:
     """Why `events` cannot be `fraud_type` (empty when nothing rules it out); `browsing` adds
-    order brushing's no-browsing rule."""
+    order brushing's no-browsing rule, `rhythm` the scraping bot's regular pace."""
     rules = (BY_HOME_COUNTRY if by_home else RULED_OUT_BY).get(fraud_type, ())
     if browsing:
         rules = (*rules, *BROWSING_RULES.get(fraud_type, ()))
+    if rhythm:
+        rules = (*rules, *RHYTHM_RULES.get(fraud_type, ()))
     reasons = (rule(events) for rule in rules)
     return [reason for reason in reasons if reason is not None]
 
 
 def pattern_problems(
-    fraud_type: str, events: list[Event], by_home: bool = False, browsing: bool = False
+    fraud_type: str,
+    events: list[Event],
+    by_home: bool = False,
+    browsing: bool = False,
+    rhythm: bool = False,
 ) -> list[str]:
     """The retry message's error when the case rules out the answer's type."""
-    reasons = ruled_out(fraud_type, events, by_home, browsing)
+    reasons = ruled_out(fraud_type, events, by_home, browsing, rhythm)
     if not reasons:
         return []
     return [

@@ -101,6 +101,9 @@ class VerdictPrompt:
     check_browsing: bool = False
     """With `check_pattern`: an order_brushing answer is sent back when every purchase followed
     views of other items in its session (`check_browsing = true`; see agent.pattern_check)."""
+    check_rhythm: bool = False
+    """With `check_pattern`: a scraping_bot answer is sent back when the busiest session's
+    views come at a person's irregular pace (`check_rhythm = true`; see agent.pattern_check)."""
     takeover_shown: bool = False
     """With `check_none`: account takeover's pattern (credentials changed soon after a login
     from a device new to a long history) counts among the shown patterns
@@ -169,6 +172,7 @@ class VerdictPrompt:
             check_none=bool(options.get("check_none", False)),
             name_shown_patterns=bool(options.get("name_shown_patterns", False)),
             check_browsing=bool(options.get("check_browsing", False)),
+            check_rhythm=bool(options.get("check_rhythm", False)),
             takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),
@@ -184,7 +188,11 @@ class VerdictPrompt:
         """The structured-output schema for this prompt's answers about `events`."""
         if self.case_schema:
             types = answerable_types(
-                events, self.baseline_facts, self.check_browsing, self.takeover_shown
+                events,
+                self.baseline_facts,
+                self.check_browsing,
+                self.takeover_shown,
+                self.check_rhythm,
             )
         elif self.evidence_schema:
             types = list(FRAUD_TYPES)

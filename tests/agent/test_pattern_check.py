@@ -4,6 +4,7 @@ no labelled fraud case of either simulator is ruled out under its own type."""
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 
 import pytest
@@ -132,19 +133,55 @@ def test_with_check_browsing_orders_that_all_followed_browsing_are_not_brushing(
         assert ruled_out("order_brushing", make_sequence(records).events, browsing=True) == []
 
 
+def _views(gaps: list[float]) -> list[dict[str, object]]:
+    """Views of distinct items after these gaps (seconds), in one session."""
+    times = [T0 + sum(gaps[:i]) for i in range(len(gaps) + 1)]
+    return [{"ts": ts, "action": "view", "item_id": f"i{i}"} for i, ts in enumerate(times)]
+
+
+def test_with_check_rhythm_a_persons_irregular_pace_is_no_scraping_bot() -> None:
+    rng = random.Random(3)
+    person = make_sequence(_views([round(max(1.0, rng.expovariate(1 / 5))) for _ in range(40)]))
+    (reason,) = ruled_out("scraping_bot", person.events, rhythm=True)
+    assert reason.startswith("its busiest session's 41 views (e0–e40) come at a person's")
+    assert ruled_out("scraping_bot", person.events) == []  # only with the rhythm rule
+    # A bot's steady pace, a slow one's too, stays open; so does a sub-second bot, whose
+    # gaps whole seconds make 0 s and 1 s apart, irregular in appearance only.
+    steady = _views([round(5 * rng.uniform(0.9, 1.1)) for _ in range(40)])
+    slow = _views([round(60 * rng.uniform(0.7, 1.3)) for _ in range(40)])
+    sub_second = _views([float(rng.random() < 0.5) for _ in range(40)])
+    for records in (steady, slow, sub_second):
+        assert ruled_out("scraping_bot", make_sequence(records).events, rhythm=True) == []
+
+
+def test_the_rhythm_rule_clears_most_honest_binge_browsers_of_scraping() -> None:
+    """Not idle: sim_v2's binge browsers (a person flicking through 40–100 items, no purchase
+    needed) are mostly ruled out as bots where nothing else rules them out."""
+    cases, _ = read_cases(DATASETS / "sim_v2_train.jsonl.gz")
+    binge = [c for c in cases if "binge_browser" in c.extra.get("tags", [])]
+    open_before = [c for c in binge if not ruled_out("scraping_bot", c.events)]
+    cleared = [c for c in open_before if ruled_out("scraping_bot", c.events, rhythm=True)]
+    assert len(open_before) >= 10 and len(cleared) >= 0.8 * len(open_before)
+
+
 def test_every_fraud_type_has_its_rules() -> None:
     assert set(RULED_OUT_BY) == set(FRAUD_TYPES) - {"none"}
 
 
-@pytest.mark.parametrize(("by_home", "browsing"), [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize(
+    ("by_home", "browsing", "rhythm"),
+    [(False, False, False), (True, False, False), (True, True, False), (True, True, True)],
+)
 @pytest.mark.parametrize("name", ["sim_v1_test", "sim_v2_test", "sim_v2_dev"])
 def test_no_labelled_fraud_case_is_ruled_out_under_its_own_type(
-    name: str, by_home: bool, browsing: bool
+    name: str, by_home: bool, browsing: bool, rhythm: bool
 ) -> None:
     cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
     fraud = [case for case in cases if case.is_fraud]
     assert len(fraud) >= 60
-    refuted = [c.case_id for c in fraud if ruled_out(c.fraud_type, c.events, by_home, browsing)]
+    refuted = [
+        c.case_id for c in fraud if ruled_out(c.fraud_type, c.events, by_home, browsing, rhythm)
+    ]
     assert refuted == []
 
 
