@@ -131,23 +131,20 @@ def evaluate_windows(
     """The test users seen through a window of time: legitimate users flagged is the figure
     (a window may hold none of a fraudster's fraud, so recall is only indicative). The LSTM as
     it scores event files, and as it would if each window's last event were the user's end."""
-    assert test.labels is not None and lstm.threshold_ is not None
     windows = cut_to_windows(test, seed)
+    title = "users seen through a window of time"
+    table = evaluate_cross_simulator(title, lstm, train, windows, flag_budget, seed)
+    assert windows.labels is not None and lstm.threshold_ is not None
     sessions = copy.deepcopy(lstm)
     sessions.endings_known = True
-    rows = [
-        operating_row(f"lstm ({lstm.version})", lstm.decision_function(windows.sequences),
-                      lstm.threshold_, test.labels),
-        operating_row("lstm, window end taken as the user's",
-                      sessions.decision_function(windows.sequences), lstm.threshold_,
-                      test.labels),
-    ]  # fmt: skip
-    rows += _baseline_rows(train, windows.sequences, test.labels, flag_budget, seed)
+    scores = sessions.decision_function(windows.sequences)
+    taken = operating_row("lstm, window end taken as the user's", scores, lstm.threshold_,
+                          windows.labels)  # fmt: skip
     note = (
         f"{len(windows.sequences)} test users, each cut to a random stretch of their events "
         f"(seed {seed}); {THRESHOLD_NOTE.format(flag_budget)}"
     )
-    return OperatingTable("users seen through a window of time", note, rows)
+    return OperatingTable(title, note, [table.rows[0], taken, *table.rows[1:]])
 
 
 def _baseline_rows(
