@@ -21,10 +21,9 @@ from agent.render.evidence_facts import (
     MIN_PACE_EVENTS,
     REFUND_ACTIONS,
     SESSION_BREAK_S,
-    busiest_session,
+    browsing_rhythm,
     cite,
     country_before,
-    gap_variation,
     home_country,
     positions,
 )
@@ -133,14 +132,11 @@ def _browses_like_a_person(events: list[Event]) -> str | None:
     """Scraping bots browse at a regular pace (FORMATS.md §3: "fast, regular page views"): the
     busiest session's views as irregular as a person's, at a pace the timestamps resolve, rule
     one out. A bot that randomises its pauses that much passes for a person here."""
-    views = positions(events, lambda event: event.action in ("view", "search"))
-    if len(views) < MIN_PACE_EVENTS:
+    rhythm = browsing_rhythm(events)
+    if rhythm is None or len(rhythm[0]) < MIN_PACE_EVENTS:
         return None
-    session = busiest_session(events, views)
-    if len(session) < MIN_PACE_EVENTS:
-        return None
+    session, variation = rhythm
     median_gap = statistics.median(events[j].ts - events[i].ts for i, j in pairwise(session))
-    variation = gap_variation(events, session)
     if median_gap < RESOLVED_GAP_S or variation < PERSON_LIKE_VARIATION:
         return None
     return (

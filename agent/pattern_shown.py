@@ -18,12 +18,10 @@ from agent.pattern_check import OR_NONE
 from agent.render.evidence_facts import (
     ADDRESS_ACTIONS,
     CREDENTIAL_ACTIONS,
-    MIN_PACE_EVENTS,
     REFUND_ACTIONS,
     at_quantity_limit,
-    busiest_session,
+    browsing_rhythm,
     cite,
-    gap_variation,
     positions,
     reviews_unbought,
 )
@@ -49,11 +47,10 @@ def _declines_on_many_cards(events: list[Event]) -> str | None:
 
 
 def _regular_browsing_without_buying(events: list[Event]) -> str | None:
-    views = positions(events, lambda e: e.action in ("view", "search"))
-    if len(views) < MIN_PACE_EVENTS or any(e.action == "purchase" for e in events):
+    rhythm = browsing_rhythm(events)
+    if rhythm is None or any(e.action == "purchase" for e in events):
         return None
-    session = busiest_session(events, views)
-    variation = gap_variation(events, session) if len(session) >= 2 else 1.0
+    session, variation = rhythm
     if len(session) < 40 or variation >= MACHINE_REGULAR:
         return None
     return (

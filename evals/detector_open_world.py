@@ -135,7 +135,7 @@ def evaluate_windows(
     title = "users seen through a window of time"
     table = evaluate_cross_simulator(title, lstm, train, windows, flag_budget, seed)
     assert windows.labels is not None and lstm.threshold_ is not None
-    sessions = copy.deepcopy(lstm)
+    sessions = copy.copy(lstm)  # the same model, its ending counted
     sessions.endings_known = True
     scores = sessions.decision_function(windows.sequences)
     taken = operating_row("lstm, window end taken as the user's", scores, lstm.threshold_,

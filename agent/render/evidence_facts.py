@@ -265,6 +265,16 @@ def busiest_session(events: list[Event], indices: list[int]) -> list[int]:
     return max(runs, key=len)
 
 
+def browsing_rhythm(events: list[Event]) -> tuple[list[int], float] | None:
+    """The busiest session of views and searches and its gap variation (1.0, random, for a
+    single event); None with fewer than MIN_PACE_EVENTS views and searches in all."""
+    views = positions(events, lambda e: e.action in ("view", "search"))
+    if len(views) < MIN_PACE_EVENTS:
+        return None
+    session = busiest_session(events, views)
+    return session, gap_variation(events, session) if len(session) >= 2 else 1.0
+
+
 def browsing_facts(events: list[Event], by_session: bool = False) -> list[str]:
     """Views and searches: how many, their pace and rhythm, what else the user did. The gap
     variation is over all of them, or with `by_session` over the busiest session's only
