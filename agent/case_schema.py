@@ -22,6 +22,7 @@ took 4 s to compile per schema on this project's CPU (llguidance: 2 ms)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from agent.evidence_kinds import EVIDENCE_KINDS, REQUIRED_KINDS
@@ -42,12 +43,11 @@ def _ids(events: list[Event], kinds: frozenset[str]) -> list[str]:
 def answerable_types(
     events: list[Event],
     by_home: bool = False,
-    browsing: bool = False,
+    extra: Collection[str] = (),
     takeover: bool = False,
-    rhythm: bool = False,
 ) -> list[str]:
     """The types an answer for `events` may name: those the case does not rule out
-    (`pattern_check`, with its `by_home`, `browsing` and `rhythm` rules) and that it holds
+    (`pattern_check`, with its `by_home` rule and the `extra` optional rules) and that it holds
     events for (their defining kind included), and `none` unless the case shows a type's whole
     pattern (`pattern_shown`, account takeover's with `takeover`). Never empty: `none` stays
     when no fraud type is open."""
@@ -57,7 +57,7 @@ def answerable_types(
         if fraud_type != "none"
         and _ids(events, EVIDENCE_KINDS[fraud_type])
         and _ids(events, REQUIRED_KINDS.get(fraud_type, EVIDENCE_KINDS[fraud_type]))
-        and not ruled_out(fraud_type, events, by_home, browsing, rhythm)
+        and not ruled_out(fraud_type, events, by_home, extra)
     ]
     if not open_types or not shown_patterns(events, takeover):
         return ["none", *open_types]

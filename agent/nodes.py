@@ -154,8 +154,7 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 answer.fraud_type,
                 events,
                 prompt.baseline_facts,
-                prompt.check_browsing,
-                prompt.check_rhythm,
+                prompt.extra_rules,
             )
             problems += refuted
         if prompt.check_claims:

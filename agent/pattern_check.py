@@ -12,7 +12,7 @@ answer its own case refutes."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from itertools import pairwise
 
 from agent.render.evidence_facts import (
@@ -119,6 +119,29 @@ def _browsed_before_every_order(events: list[Event]) -> str | None:
     )
 
 
+CUSTOMER_REVIEWED_ITEMS = 3
+"""Different items rated before a user's reviews read as a customer's rather than a shop's
+booster's (see `_reviews_like_a_customer`)."""
+
+
+def _reviews_like_a_customer(events: list[Event]) -> str | None:
+    """Brushing boosts one shop's item with 5★ reviews (FORMATS.md §3): a user who rated
+    several different items, not all of them 5★, reviews as a customer does. No brushing case
+    of sim v1–v2 (train, dev, test, hold-out: 156) meets it; 86 of their 89 honest reviewers
+    do. A ring account with an honest reviewing history of its own would pass for one here."""
+    reviews = positions(events, lambda event: event.action == "review" and event.rating is not None)
+    items = {events[index].item_id for index in reviews}
+    below_five = [index for index in reviews if (events[index].rating or 0) < 5]
+    if len(items) < CUSTOMER_REVIEWED_ITEMS or not below_five:
+        return None
+    ratings = sorted({events[index].rating or 0 for index in reviews})
+    return (
+        f"its {len(reviews)} rated reviews ({cite(reviews)}) rate {len(items)} different items "
+        f"from {ratings[0]}★ to {ratings[-1]}★: a customer's reviews, not one shop's item "
+        "boosted with 5★"
+    )
+
+
 PERSON_LIKE_VARIATION = 0.6
 """Gap variation at or above this is a person's rhythm (random, exponential-like gaps give
 about 1). Every scraping bot without a purchase in the project's simulators (v1–v3: 187 once
@@ -185,10 +208,13 @@ BY_HOME_COUNTRY: dict[str, tuple[Rule, ...]] = {
     "payment_fraud": (_PAYS, _no_payment_risk(home_country)),
 }
 """The same, a card foreign when unlike the user's home country (prompts with `baseline_facts`)."""
-BROWSING_RULES: dict[str, tuple[Rule, ...]] = {"order_brushing": (_browsed_before_every_order,)}
-"""Added to the rules above by prompts with `check_browsing`."""
-RHYTHM_RULES: dict[str, tuple[Rule, ...]] = {"scraping_bot": (_browses_like_a_person,)}
-"""Added to the rules above by prompts with `check_rhythm`."""
+OPTIONAL_RULES: dict[str, dict[str, tuple[Rule, ...]]] = {
+    "browsing": {"order_brushing": (_browsed_before_every_order,)},
+    "rhythm": {"scraping_bot": (_browses_like_a_person,)},
+    "reviews": {"order_brushing": (_reviews_like_a_customer,)},
+}
+"""Rules a prompt adds to those above by name (`check_browsing`, `check_rhythm`,
+`check_reviews`)."""
 
 
 OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"
@@ -199,16 +225,16 @@ def ruled_out(
     fraud_type: str,
     events: list[Event],
     by_home: bool = False,
-    browsing: bool = False,
-    rhythm: bool = False,
+    extra: Collection[str] = (),
 ) -> list[str]:
-    """Why `events` cannot be `fraud_type` (empty when nothing rules it out); `browsing` adds
-    order brushing's no-browsing rule, `rhythm` the scraping bot's regular pace."""
+    """Why `events` cannot be `fraud_type` (empty when nothing rules it out); `extra` names
+    OPTIONAL_RULES to check as well."""
+    unknown = sorted(set(extra) - set(OPTIONAL_RULES))
+    if unknown:
+        raise ValueError(f"unknown optional rules {unknown}; known: {sorted(OPTIONAL_RULES)}")
     rules = (BY_HOME_COUNTRY if by_home else RULED_OUT_BY).get(fraud_type, ())
-    if browsing:
-        rules = (*rules, *BROWSING_RULES.get(fraud_type, ()))
-    if rhythm:
-        rules = (*rules, *RHYTHM_RULES.get(fraud_type, ()))
+    for name in extra:
+        rules = (*rules, *OPTIONAL_RULES[name].get(fraud_type, ()))
     reasons = (rule(events) for rule in rules)
     return [reason for reason in reasons if reason is not None]
 
@@ -217,11 +243,10 @@ def pattern_problems(
     fraud_type: str,
     events: list[Event],
     by_home: bool = False,
-    browsing: bool = False,
-    rhythm: bool = False,
+    extra: Collection[str] = (),
 ) -> list[str]:
     """The retry message's error when the case rules out the answer's type."""
-    reasons = ruled_out(fraud_type, events, by_home, browsing, rhythm)
+    reasons = ruled_out(fraud_type, events, by_home, extra)
     if not reasons:
         return []
     return [

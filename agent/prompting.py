@@ -104,6 +104,9 @@ class VerdictPrompt:
     check_rhythm: bool = False
     """With `check_pattern`: a scraping_bot answer is sent back when the busiest session's
     views come at a person's irregular pace (`check_rhythm = true`; see agent.pattern_check)."""
+    check_reviews: bool = False
+    """With `check_pattern`: an order_brushing answer is sent back when the user rated several
+    different items, not all 5★ (`check_reviews = true`; see agent.pattern_check)."""
     takeover_shown: bool = False
     """With `check_none`: account takeover's pattern (credentials changed soon after a login
     from a device new to a long history) counts among the shown patterns
@@ -173,6 +176,7 @@ class VerdictPrompt:
             name_shown_patterns=bool(options.get("name_shown_patterns", False)),
             check_browsing=bool(options.get("check_browsing", False)),
             check_rhythm=bool(options.get("check_rhythm", False)),
+            check_reviews=bool(options.get("check_reviews", False)),
             takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),
@@ -184,15 +188,21 @@ class VerdictPrompt:
             text_version=text_version,
         )
 
+    @property
+    def extra_rules(self) -> tuple[str, ...]:
+        """The optional pattern-check rules this prompt adds (agent.pattern_check)."""
+        chosen = {
+            "browsing": self.check_browsing,
+            "rhythm": self.check_rhythm,
+            "reviews": self.check_reviews,
+        }
+        return tuple(name for name, on in chosen.items() if on)
+
     def answer_schema(self, events: list[Event]) -> dict[str, Any]:
         """The structured-output schema for this prompt's answers about `events`."""
         if self.case_schema:
             types = answerable_types(
-                events,
-                self.baseline_facts,
-                self.check_browsing,
-                self.takeover_shown,
-                self.check_rhythm,
+                events, self.baseline_facts, self.extra_rules, self.takeover_shown
             )
         elif self.evidence_schema:
             types = list(FRAUD_TYPES)

@@ -65,7 +65,7 @@ def test_an_honest_browser_keeps_none_and_loses_the_types_its_events_refute() ->
     records = [{"ts": T0 + 60 * i, "action": "view", "item_id": f"i{i}"} for i in range(5)]
     records.append({"ts": T0 + 600, "action": "purchase", "item_id": "i4", "amount": 20.0})
     events = make_sequence(records).events
-    types = answerable_types(events, browsing=True)
+    types = answerable_types(events, extra=["browsing"])
     assert "none" in types
     assert "scraping_bot" not in types  # it bought
     assert "order_brushing" not in types  # it browsed before its one order

@@ -119,7 +119,7 @@ def test_with_check_browsing_orders_that_all_followed_browsing_are_not_brushing(
     views = [{"ts": T0 + i, "action": "view", "item_id": f"i{i}"} for i in range(30)]
     buys = [{"ts": T0 + 100 + i, "action": "purchase", "item_id": "i1"} for i in range(3)]
     browsed = make_sequence(views + buys).events
-    assert ruled_out("order_brushing", browsed, browsing=True) == [
+    assert ruled_out("order_brushing", browsed, extra=["browsing"]) == [
         "each of its 3 purchases (e30–e32) followed views of other items in the same session "
         "(e29): no order was placed without browsing"
     ]
@@ -130,7 +130,7 @@ def test_with_check_browsing_orders_that_all_followed_browsing_are_not_brushing(
               {"ts": T0 + 9, "action": "purchase", "item_id": "i1"}]  # fmt: skip
     later = [*views, {"ts": T0 + 30 + 1801, "action": "purchase", "item_id": "i1"}]
     for records in (search, later):
-        assert ruled_out("order_brushing", make_sequence(records).events, browsing=True) == []
+        assert ruled_out("order_brushing", make_sequence(records).events, extra=["browsing"]) == []
 
 
 def _views(gaps: list[float]) -> list[dict[str, object]]:
@@ -142,7 +142,7 @@ def _views(gaps: list[float]) -> list[dict[str, object]]:
 def test_with_check_rhythm_a_persons_irregular_pace_is_no_scraping_bot() -> None:
     rng = random.Random(3)
     person = make_sequence(_views([round(max(1.0, rng.expovariate(1 / 5))) for _ in range(40)]))
-    (reason,) = ruled_out("scraping_bot", person.events, rhythm=True)
+    (reason,) = ruled_out("scraping_bot", person.events, extra=["rhythm"])
     assert reason.startswith("its busiest session's 41 views (e0–e40) come at a person's")
     assert ruled_out("scraping_bot", person.events) == []  # only with the rhythm rule
     # A bot's steady pace, a slow one's too, stays open; so does a sub-second bot, whose
@@ -151,7 +151,7 @@ def test_with_check_rhythm_a_persons_irregular_pace_is_no_scraping_bot() -> None
     slow = _views([round(60 * rng.uniform(0.7, 1.3)) for _ in range(40)])
     sub_second = _views([float(rng.random() < 0.5) for _ in range(40)])
     for records in (steady, slow, sub_second):
-        assert ruled_out("scraping_bot", make_sequence(records).events, rhythm=True) == []
+        assert ruled_out("scraping_bot", make_sequence(records).events, extra=["rhythm"]) == []
 
 
 def test_the_rhythm_rule_clears_most_honest_binge_browsers_of_scraping() -> None:
@@ -160,8 +160,44 @@ def test_the_rhythm_rule_clears_most_honest_binge_browsers_of_scraping() -> None
     cases, _ = read_cases(DATASETS / "sim_v2_train.jsonl.gz")
     binge = [c for c in cases if "binge_browser" in c.extra.get("tags", [])]
     open_before = [c for c in binge if not ruled_out("scraping_bot", c.events)]
-    cleared = [c for c in open_before if ruled_out("scraping_bot", c.events, rhythm=True)]
+    cleared = [c for c in open_before if ruled_out("scraping_bot", c.events, extra=["rhythm"])]
     assert len(open_before) >= 10 and len(cleared) >= 0.8 * len(open_before)
+
+
+def _reviews(ratings: list[int], items: list[str]) -> list[dict[str, object]]:
+    """Each item bought, then reviewed a day later (ids: purchase e2i, review e2i+1)."""
+    records: list[dict[str, object]] = []
+    for day, (rating, item) in enumerate(zip(ratings, items, strict=True)):
+        records.append({"ts": T0 + 86400 * day, "action": "purchase", "item_id": item})
+        records.append({"ts": T0 + 86400 * (day + 1), "action": "review", "item_id": item,
+                        "rating": rating})  # fmt: skip
+    return records
+
+
+def test_with_check_reviews_a_customers_varied_ratings_are_no_brushing() -> None:
+    customer = make_sequence(_reviews([5, 3, 4], ["i1", "i2", "i3"])).events
+    (reason,) = ruled_out("order_brushing", customer, extra=["reviews"])
+    assert reason.startswith("its 3 rated reviews (e1, e3, e5) rate 3 different items from 3★ to 5★")
+    assert ruled_out("order_brushing", customer) == []  # only with the review rule
+    # All 5★, or several reviews of one item, or only two items: a booster's pattern stays open.
+    for ratings, items in (([5, 5, 5], ["i1", "i2", "i3"]), ([5, 3, 4], ["i1", "i1", "i2"])):
+        booster = make_sequence(_reviews(ratings, items)).events
+        assert ruled_out("order_brushing", booster, extra=["reviews"]) == []
+
+
+def test_the_review_rule_clears_most_honest_reviewers_of_brushing() -> None:
+    """Not idle: sim_v2's honest reviewers (3–5 purchases, each reviewed) are mostly ruled out
+    as brushing where nothing else rules them out."""
+    cases, _ = read_cases(DATASETS / "sim_v2_train.jsonl.gz")
+    reviewers = [c for c in cases if "honest_reviewer" in c.extra.get("tags", [])]
+    open_before = [c for c in reviewers if not ruled_out("order_brushing", c.events)]
+    cleared = [c for c in open_before if ruled_out("order_brushing", c.events, extra=["reviews"])]
+    assert len(open_before) >= 10 and len(cleared) >= 0.8 * len(open_before)
+
+
+def test_an_unknown_optional_rule_is_an_error_naming_it() -> None:
+    with pytest.raises(ValueError, match=r"unknown optional rules \['tempo'\]"):
+        ruled_out("scraping_bot", [], extra=["tempo"])
 
 
 def test_every_fraud_type_has_its_rules() -> None:
@@ -169,19 +205,17 @@ def test_every_fraud_type_has_its_rules() -> None:
 
 
 @pytest.mark.parametrize(
-    ("by_home", "browsing", "rhythm"),
-    [(False, False, False), (True, False, False), (True, True, False), (True, True, True)],
+    ("by_home", "extra"),
+    [(False, ()), (True, ()), (True, ("browsing",)), (True, ("browsing", "rhythm", "reviews"))],
 )
 @pytest.mark.parametrize("name", ["sim_v1_test", "sim_v2_test", "sim_v2_dev"])
 def test_no_labelled_fraud_case_is_ruled_out_under_its_own_type(
-    name: str, by_home: bool, browsing: bool, rhythm: bool
+    name: str, by_home: bool, extra: tuple[str, ...]
 ) -> None:
     cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
     fraud = [case for case in cases if case.is_fraud]
     assert len(fraud) >= 60
-    refuted = [
-        c.case_id for c in fraud if ruled_out(c.fraud_type, c.events, by_home, browsing, rhythm)
-    ]
+    refuted = [c.case_id for c in fraud if ruled_out(c.fraud_type, c.events, by_home, extra)]
     assert refuted == []
 
 
@@ -192,14 +226,16 @@ def test_every_brushing_case_of_the_training_splits_has_an_order_placed_without_
     cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
     brushing = [case for case in cases if case.fraud_type == "order_brushing"]
     assert len(brushing) >= 17
-    assert [c.case_id for c in brushing if ruled_out(c.fraud_type, c.events, browsing=True)] == []
+    assert [
+        c.case_id for c in brushing if ruled_out(c.fraud_type, c.events, extra=["browsing"])
+    ] == []
 
 
 def test_the_browsing_rule_clears_many_honest_buyers_of_brushing() -> None:
     """Not idle: on sim_v2_dev it rules brushing out for a third of the honest buyers."""
     cases, _ = read_cases(DATASETS / "sim_v2_dev.jsonl.gz")
     buyers = [c for c in cases if not c.is_fraud and any(e.action == "purchase" for e in c.events)]
-    cleared = [c for c in buyers if ruled_out("order_brushing", c.events, browsing=True)]
+    cleared = [c for c in buyers if ruled_out("order_brushing", c.events, extra=["browsing"])]
     assert len(cleared) >= len(buyers) // 3
 
 
