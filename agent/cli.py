@@ -25,10 +25,11 @@ def _register_commands() -> None:
     from agent import investigate_cli
     from agent.api import api_cli
     from agent.llm import llm_cli
-    from detectors import bench_cli, bench_screen_cli, screen_cli, train_cli
+    from detectors import bench_cli, bench_screen_cli, recalibrate_cli, screen_cli, train_cli
     from evals import detector_eval_cli, eval_cli, simulate_cli
 
     app.command("train")(train_cli.train)
+    app.command("recalibrate")(recalibrate_cli.recalibrate)
     app.command("screen")(screen_cli.screen)
     app.command("investigate")(investigate_cli.investigate)
     app.command("simulate")(simulate_cli.simulate)

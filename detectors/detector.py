@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable
@@ -46,6 +47,9 @@ CONFIG_FILE = "detector.json"
 FORMAT_VERSION = 4
 CALIBRATION_SHARE = 0.2
 """Share of the legitimate training sequences held out of training to calibrate the score on."""
+MIN_CALIBRATION_USERS = 100
+"""Fewest legitimate users `recalibrated` takes: with fewer, a 5 % budget's tail rests on a
+handful of them."""
 AGGREGATE_SIGNAL = "aggregate_distance"
 """How far the user's per-user aggregates are from the typical legitimate user's."""
 SUPERVISED_SIGNAL = "p_fraud"
@@ -187,6 +191,9 @@ class LSTMDetector(BaseDetector):
         self.calibrations_: dict[str, TailCalibration] = {}
         self.threshold_: float | None = None
         self.calibration_flag_rate_: float | None = None
+        self.calibration_reference_: str | None = None
+        """Whose legitimate users the signals were calibrated on when not the training split's
+        held-out ones (see `recalibrated`)."""
         self.history_: list[dict[str, float]] = []
         self.validation_metrics_: dict[str, float] = {}
         self.version = "lstm-unfitted"
@@ -294,6 +301,28 @@ class LSTMDetector(BaseDetector):
         self.threshold_ = 1.0 - self.contamination
         scores = self.fused_scores(arrays, legitimate)
         self.calibration_flag_rate_ = float((scores >= self.threshold_).mean())
+
+    def recalibrated(
+        self, legitimate: SequenceOf[Sequence], reference: str, flag_budget: float | None = None
+    ) -> LSTMDetector:
+        """A copy with the same weights and aggregate profile whose g, event-surprise tail,
+        signal tails and threshold are calibrated on `legitimate`: the legitimate users of the
+        traffic it will screen (another platform, another season), described by `reference`.
+        The flag budget (default: this detector's) then holds there without retraining. Fraud
+        among them lowers recall: each one makes its pattern look ordinary."""
+        if len(legitimate) < MIN_CALIBRATION_USERS:
+            raise ValueError(
+                f"{len(legitimate)} legitimate users to calibrate on; need ≥ "
+                f"{MIN_CALIBRATION_USERS} for tails at a {self.contamination:.0%} budget"
+            )
+        detector = copy.copy(self)  # the model is shared; every calibrated part is replaced
+        if flag_budget is not None:
+            detector.contamination = flag_budget
+        detector._calibrate(legitimate, behaviour_signals(legitimate))
+        detector.calibration_reference_ = reference
+        detector.validation_metrics_ = {}  # they were the old calibration's
+        detector.version = detector._content_version()
+        return detector
 
     @property
     def supervised(self) -> bool:
@@ -490,6 +519,7 @@ class LSTMDetector(BaseDetector):
         detector.top_g_ = int(meta["calibration"]["top_g"])
         detector.event_tail_ = TailCalibration.from_dict(meta["calibration"]["event_surprise"])
         detector.calibration_flag_rate_ = meta["calibration"].get("held_out_flag_rate")
+        detector.calibration_reference_ = meta["calibration"].get("reference")
         detector.aggregate_profile_ = AggregateProfile.from_dict(
             meta["calibration"]["aggregate_profile"]
         )
@@ -534,6 +564,7 @@ class LSTMDetector(BaseDetector):
             "1 - flag_budget",
             "flag_budget": self.contamination,
             "held_out_flag_rate": self.calibration_flag_rate_,
+            **({"reference": self.calibration_reference_} if self.calibration_reference_ else {}),
             "combined_signals": list(self.combined_signals) if self.calibrations_ else None,
             "top_g": self.top_g_,
             "event_surprise": self.event_tail_.to_dict() if self.event_tail_ else None,

@@ -73,6 +73,7 @@ def eval_detector(
     from evals.detector_open_world import (
         evaluate_cross_simulator,
         evaluate_leave_one_type_out,
+        evaluate_recalibrated,
         evaluate_windows,
         print_leave_one_type_out,
         small_lstm,
@@ -136,6 +137,11 @@ def eval_detector(
                 detector, train_set, other_test_set, flag_budget, seed,
             )
         )  # fmt: skip
+        add(
+            evaluate_recalibrated(
+                detector, other_train.name, other_train_set, other_test_set, flag_budget, seed
+            )
+        )
         reverse = small_lstm(retrain_epochs, flag_budget, seed, threads).fit(
             other_train_set.sequences, other_train_set.labels
         )

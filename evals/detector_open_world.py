@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence as SequenceOf
+from dataclasses import replace
 
 import numpy as np
 import typer
 
 from detectors.base import LEGIT
+from detectors.baselines import legitimate_only
 from detectors.detector import LSTMDetector
 from detectors.sequence_files import LoadedSequences
 from detectors.sequences import Sequence
@@ -107,6 +109,36 @@ def evaluate_cross_simulator(
     rows += _baseline_rows(train, test.sequences, test.labels, flag_budget, seed)
     note = f"{len(test.sequences)} test users; {THRESHOLD_NOTE.format(flag_budget)}"
     return OperatingTable(name, note, rows)
+
+
+def evaluate_recalibrated(
+    lstm: LSTMDetector,
+    name: str,
+    other_train: LoadedSequences,
+    other_test: LoadedSequences,
+    flag_budget: float,
+    seed: int,
+) -> OperatingTable:
+    """The detector as trained, then recalibrated on the legitimate users of another
+    simulator's train split `name` (weights unchanged), both scored on that simulator's test
+    split; the baselines fitted on the same legitimate users."""
+    legitimate = legitimate_only(other_train.sequences, other_train.labels)
+    fresh = lstm.recalibrated(legitimate, f"{len(legitimate)} legitimate users of {name}")
+    title = f"recalibrated on {name}'s legitimate users, tested on its test split"
+    table = evaluate_cross_simulator(title, fresh, other_train, other_test, flag_budget, seed)
+    assert other_test.labels is not None and lstm.threshold_ is not None
+    scores = lstm.decision_function(other_test.sequences)
+    as_trained = operating_row(
+        f"lstm as trained ({lstm.version})", scores, lstm.threshold_, other_test.labels
+    )
+    recalibrated = replace(table.rows[0], name=f"lstm recalibrated ({fresh.version})")
+    note = (
+        f"{len(other_test.sequences)} test users; the LSTM's weights as trained, its signal "
+        f"tails and threshold refitted on the {len(legitimate)} legitimate users of {name} "
+        f"(`fraudlens recalibrate`), the baselines fitted on them; "
+        + THRESHOLD_NOTE.format(flag_budget)
+    )
+    return OperatingTable(title, note, [as_trained, recalibrated, *table.rows[1:]])
 
 
 def cut_to_windows(loaded: LoadedSequences, seed: int) -> LoadedSequences:

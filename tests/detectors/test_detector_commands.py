@@ -1,4 +1,4 @@
-"""`train`, `screen` and `bench detector` end to end on tiny files, through typer's runner."""
+"""`train`, `screen`, `recalibrate` and `bench detector` end to end on tiny files (typer runner)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from detectors.bench_cli import bench_detector
 from detectors.cases import Case
+from detectors.recalibrate_cli import recalibrate
 from detectors.screen_cli import screen
 from detectors.train_cli import train
 
@@ -20,6 +21,7 @@ app = typer.Typer()
 app.command("train")(train)
 app.command("screen")(screen)
 app.command("bench")(bench_detector)
+app.command("recalibrate")(recalibrate)
 runner = CliRunner()
 
 
@@ -136,3 +138,32 @@ def test_bench_prints_side_by_side_rows(trained: Path) -> None:
         "events/s",
     ):
         assert text in result.output
+
+
+def test_recalibrate_fits_the_budget_on_the_given_legitimate_users(trained: Path) -> None:
+    _write_cases(trained / "other.jsonl.gz", 120, 40, seed=5)
+    out = trained / "recalibrated"
+    args = ["recalibrate", "--data", str(trained / "other.jsonl.gz"), "--format", "cases"]
+    result = runner.invoke(
+        app, [*args, "--labels", "--model", str(trained / "model"), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "calibrated on 120 legitimate users of other.jsonl.gz" in result.output
+    before = json.loads((trained / "model" / "detector.json").read_text())
+    after = json.loads((out / "detector.json").read_text())
+    assert after["calibration"]["reference"] == "120 legitimate users of other.jsonl.gz"
+    assert after["calibration"]["held_out_flag_rate"] <= 0.05  # the budget, on those users
+    assert after["version"] != before["version"] and after["model"] == before["model"]
+    assert (out / "model.safetensors").read_bytes() == (
+        trained / "model" / "model.safetensors"
+    ).read_bytes()
+    # Too few legitimate users for a 5 % tail: a clear error, nothing written.
+    _write_cases(trained / "few.jsonl.gz", 30, 5, seed=6)
+    few = runner.invoke(
+        app,
+        ["recalibrate", "--data", str(trained / "few.jsonl.gz"), "--format", "cases", "--labels",
+         "--model", str(trained / "model"), "-o", str(trained / "few_model")],
+    )  # fmt: skip
+    assert few.exit_code == 2
+    assert "30 legitimate users to calibrate on; need ≥ 100" in few.output
+    assert not (trained / "few_model").exists()

@@ -201,3 +201,30 @@ def test_the_ending_counts_only_where_sequences_are_whole_sessions(
     assert windows.mean() <= 0.2
     assert ended_early.mean() >= windows.mean() + 0.3
     assert LSTMDetector.load(sessions.save(tmp_path / "sessions")).endings_known
+
+
+@pytest.mark.slow
+def test_recalibrated_on_another_simulators_legitimate_users_its_budget_holds_there() -> None:
+    """The bundled detector (sim_v1) flags more than its 5 % budget of sim_v2's legitimate
+    users; recalibrated on sim_v2_train's, it keeps within it on sim_v2_test, same weights."""
+    from detectors.base import LEGIT
+    from detectors.sequence_files import load_sequences
+
+    datasets = Path(__file__).resolve().parents[2] / "evals" / "datasets"
+    train = load_sequences(datasets / "sim_v2_train.jsonl.gz", "cases", with_labels=True)
+    test = load_sequences(datasets / "sim_v2_test.jsonl.gz", "cases", with_labels=True)
+    legit = [
+        s for s, label in zip(train.sequences, train.labels or [], strict=True) if label == LEGIT
+    ]
+    bundled = load_detector()
+    fresh = bundled.recalibrated(legit, "sim_v2_train's legitimate users")
+    is_legit = np.asarray(test.labels) == LEGIT
+
+    def legit_flag_rate(detector: LSTMDetector) -> float:
+        return float(detector.predict(test.sequences)[is_legit].mean())
+
+    assert legit_flag_rate(bundled) > 0.05 >= legit_flag_rate(fresh)
+    assert fresh.model_ is bundled.model_ and fresh.version != bundled.version
+    assert bundled.calibration_reference_ is None  # the original is left as it was
+    with pytest.raises(ValueError, match="50 legitimate users to calibrate on; need ≥ 100"):
+        bundled.recalibrated(legit[:50], "too few")
