@@ -25,7 +25,9 @@ from agent.render.evidence_facts import (
     cite,
     country_before,
     home_country,
+    near_copied_reviews,
     positions,
+    reviews_unbought,
 )
 from agent.render.time_format import format_duration
 from detectors.events import Event
@@ -142,6 +144,20 @@ def _reviews_like_a_customer(events: list[Event]) -> str | None:
     )
 
 
+def _every_review_bought(events: list[Event]) -> str | None:
+    """Fake reviews have no purchase behind them, come in bursts or copy their text (FORMATS.md
+    §3): reviews each of an item bought before, none a near copy of another, are a buyer's. No
+    fake-review case of sim v1–v2 (156) meets it; 81 of their 89 honest reviewers do.
+    A 1-star attack by someone who bought the item first passes for a buyer here."""
+    reviews = positions(events, lambda event: event.action == "review")
+    if not reviews or reviews_unbought(events) or near_copied_reviews(events):
+        return None
+    return (
+        f"each of its {len(reviews)} reviews ({cite(reviews)}) rates an item it bought before, "
+        "and no review text copies another: a buyer's reviews"
+    )
+
+
 PERSON_LIKE_VARIATION = 0.6
 """Gap variation at or above this is a person's rhythm (random, exponential-like gaps give
 about 1). Every scraping bot without a purchase in the project's simulators (v1–v3: 187 once
@@ -211,7 +227,10 @@ BY_HOME_COUNTRY: dict[str, tuple[Rule, ...]] = {
 OPTIONAL_RULES: dict[str, dict[str, tuple[Rule, ...]]] = {
     "browsing": {"order_brushing": (_browsed_before_every_order,)},
     "rhythm": {"scraping_bot": (_browses_like_a_person,)},
-    "reviews": {"order_brushing": (_reviews_like_a_customer,)},
+    "reviews": {
+        "order_brushing": (_reviews_like_a_customer,),
+        "fake_review": (_every_review_bought,),
+    },
 }
 """Rules a prompt adds to those above by name (`check_browsing`, `check_rhythm`,
 `check_reviews`)."""

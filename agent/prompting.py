@@ -106,7 +106,8 @@ class VerdictPrompt:
     views come at a person's irregular pace (`check_rhythm = true`; see agent.pattern_check)."""
     check_reviews: bool = False
     """With `check_pattern`: an order_brushing answer is sent back when the user rated several
-    different items, not all 5★ (`check_reviews = true`; see agent.pattern_check)."""
+    different items, not all 5★, and a fake_review answer when every review rates an item
+    bought before it, no text copied (`check_reviews = true`; see agent.pattern_check)."""
     takeover_shown: bool = False
     """With `check_none`: account takeover's pattern (credentials changed soon after a login
     from a device new to a long history) counts among the shown patterns

@@ -221,6 +221,19 @@ def reviews_unbought(events: list[Event]) -> list[int]:
     return unbought
 
 
+def near_copied_reviews(events: list[Event]) -> list[int]:
+    """Positions of the review texts that are near copies of the review text before them."""
+    texts = positions(events, lambda e: e.action == "review" and bool(e.text))
+    return sorted(
+        {
+            j
+            for i, j in pairwise(texts)
+            if SequenceMatcher(None, events[i].text or "", events[j].text or "").ratio()
+            >= NEAR_COPY_RATIO
+        }
+    )
+
+
 def review_facts(events: list[Event]) -> list[str]:
     reviews = positions(events, lambda e: e.action == "review")
     if not reviews:
@@ -233,15 +246,7 @@ def review_facts(events: list[Event]) -> list[str]:
     if unbought:
         line += f" ({cite(unbought)})"
     facts = [line]
-    texts = [i for i in reviews if events[i].text]
-    copies = sorted(
-        {
-            j
-            for i, j in pairwise(texts)
-            if SequenceMatcher(None, events[i].text or "", events[j].text or "").ratio()
-            >= NEAR_COPY_RATIO
-        }
-    )
+    copies = near_copied_reviews(events)
     if copies:
         facts.append(f"near-copied review texts: {cite(copies)}, each close to the review before")
     return facts

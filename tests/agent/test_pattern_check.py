@@ -177,7 +177,9 @@ def _reviews(ratings: list[int], items: list[str]) -> list[dict[str, object]]:
 def test_with_check_reviews_a_customers_varied_ratings_are_no_brushing() -> None:
     customer = make_sequence(_reviews([5, 3, 4], ["i1", "i2", "i3"])).events
     (reason,) = ruled_out("order_brushing", customer, extra=["reviews"])
-    assert reason.startswith("its 3 rated reviews (e1, e3, e5) rate 3 different items from 3★ to 5★")
+    assert reason.startswith(
+        "its 3 rated reviews (e1, e3, e5) rate 3 different items from 3★ to 5★"
+    )
     assert ruled_out("order_brushing", customer) == []  # only with the review rule
     # All 5★, or several reviews of one item, or only two items: a booster's pattern stays open.
     for ratings, items in (([5, 5, 5], ["i1", "i2", "i3"]), ([5, 3, 4], ["i1", "i1", "i2"])):
@@ -185,13 +187,30 @@ def test_with_check_reviews_a_customers_varied_ratings_are_no_brushing() -> None
         assert ruled_out("order_brushing", booster, extra=["reviews"]) == []
 
 
-def test_the_review_rule_clears_most_honest_reviewers_of_brushing() -> None:
+def test_with_check_reviews_a_buyers_own_reviews_are_no_fake_reviews() -> None:
+    buyer = make_sequence(_reviews([5, 3], ["i1", "i2"])).events
+    (reason,) = ruled_out("fake_review", buyer, extra=["reviews"])
+    assert reason == (
+        "each of its 2 reviews (e1, e3) rates an item it bought before, and no review text "
+        "copies another: a buyer's reviews"
+    )
+    assert ruled_out("fake_review", buyer) == []  # only with the review rules
+    unbought = [*_reviews([5], ["i1"]), {"ts": T0 + 9e5, "action": "review", "item_id": "i9"}]
+    copied = _reviews([5, 5], ["i1", "i2"])
+    for record in copied[1::2]:
+        record["text"] = "Great product, fast shipping, highly recommend!"
+    for records in (unbought, copied):
+        assert ruled_out("fake_review", make_sequence(records).events, extra=["reviews"]) == []
+
+
+@pytest.mark.parametrize("fraud_type", ["order_brushing", "fake_review"])
+def test_the_review_rules_clear_most_honest_reviewers(fraud_type: str) -> None:
     """Not idle: sim_v2's honest reviewers (3–5 purchases, each reviewed) are mostly ruled out
-    as brushing where nothing else rules them out."""
+    as brushing and as fake reviews where nothing else rules them out."""
     cases, _ = read_cases(DATASETS / "sim_v2_train.jsonl.gz")
     reviewers = [c for c in cases if "honest_reviewer" in c.extra.get("tags", [])]
-    open_before = [c for c in reviewers if not ruled_out("order_brushing", c.events)]
-    cleared = [c for c in open_before if ruled_out("order_brushing", c.events, extra=["reviews"])]
+    open_before = [c for c in reviewers if not ruled_out(fraud_type, c.events)]
+    cleared = [c for c in open_before if ruled_out(fraud_type, c.events, extra=["reviews"])]
     assert len(open_before) >= 10 and len(cleared) >= 0.8 * len(open_before)
 
 
