@@ -32,8 +32,10 @@ Shown = Callable[[list[Event]], str | None]
 
 DAY_S = 86_400.0
 MACHINE_REGULAR = 0.35
-"""Gap variation below this is a machine's rhythm (both simulators' bots: ≤ 0.25; a person's
-exponential gaps: about 1)."""
+"""Gap variation below this is a machine's rhythm (the simulators' bots whose pace the
+timestamps resolve, a median gap of 2 s or more: ≤ 0.32; a person's exponential gaps: about 1).
+Timestamps to the second make a sub-second bot's gaps 0 s and 1 s apart, irregular in
+appearance: such a bot's pattern is not shown here."""
 
 
 def _declines_on_many_cards(events: list[Event]) -> str | None:
