@@ -282,11 +282,13 @@ class LSTMDetector(BaseDetector):
         is_calibration[chosen] = True
         return np.flatnonzero(~is_calibration), np.sort(chosen)
 
-    def _calibrate(self, legitimate: SequenceOf[Sequence], pooled_behaviour: np.ndarray) -> None:
+    def _calibrate(
+        self, legitimate: SequenceOf[Sequence], pooled_behaviour: np.ndarray | None = None
+    ) -> None:
         """g, the event-surprise tail and each signal's tail from held-out legitimate data; the
         behaviour signals, which no model learned, also from the training legitimate users'
-        `pooled_behaviour` (B, len(BEHAVIOUR_SIGNALS)), five times the reference for rare
-        patterns. The threshold is 1 − the flag budget on the combined tail probability."""
+        `pooled_behaviour` (B, len(BEHAVIOUR_SIGNALS)) when given, five times the reference for
+        rare patterns. The threshold is 1 − the flag budget on the combined tail probability."""
         arrays = self.surprise_arrays(legitimate)
         self.top_g_ = top_g_for(arrays, self.miss_quantile)
         self.event_tail_ = fit_event_tail(arrays)
@@ -294,7 +296,7 @@ class LSTMDetector(BaseDetector):
         self.calibrations_ = {}
         for column, name in enumerate(self.signal_names):
             reference = values[:, column]
-            if name in BEHAVIOUR_SIGNALS:
+            if name in BEHAVIOUR_SIGNALS and pooled_behaviour is not None:
                 pooled = pooled_behaviour[:, BEHAVIOUR_SIGNALS.index(name)]
                 reference = np.concatenate([reference, pooled])
             self.calibrations_[name] = TailCalibration.fit(reference)
@@ -318,7 +320,7 @@ class LSTMDetector(BaseDetector):
         detector = copy.copy(self)  # the model is shared; every calibrated part is replaced
         if flag_budget is not None:
             detector.contamination = flag_budget
-        detector._calibrate(legitimate, behaviour_signals(legitimate))
+        detector._calibrate(legitimate)  # the same users: nothing else to pool
         detector.calibration_reference_ = reference
         detector.validation_metrics_ = {}  # they were the old calibration's
         detector.version = detector._content_version()

@@ -131,17 +131,17 @@ def eval_detector(
     if cross_sim:
         other_train_set = load_sequences(other_train, "cases", with_labels=True)
         other_test_set = load_sequences(other_test, "cases", with_labels=True)
-        add(
-            evaluate_cross_simulator(
-                f"trained on {train.name}, tested on {other_test.name}",
-                detector, train_set, other_test_set, flag_budget, seed,
-            )
+        crossed = evaluate_cross_simulator(
+            f"trained on {train.name}, tested on {other_test.name}",
+            detector, train_set, other_test_set, flag_budget, seed,
         )  # fmt: skip
+        add(crossed)
         add(
             evaluate_recalibrated(
-                detector, other_train.name, other_train_set, other_test_set, flag_budget, seed
+                detector, crossed.rows[0], other_train.name, other_train_set, other_test_set,
+                flag_budget, seed,
             )
-        )
+        )  # fmt: skip
         reverse = small_lstm(retrain_epochs, flag_budget, seed, threads).fit(
             other_train_set.sequences, other_train_set.labels
         )

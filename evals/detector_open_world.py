@@ -113,24 +113,21 @@ def evaluate_cross_simulator(
 
 def evaluate_recalibrated(
     lstm: LSTMDetector,
+    as_trained: OperatingRow,
     name: str,
     other_train: LoadedSequences,
     other_test: LoadedSequences,
     flag_budget: float,
     seed: int,
 ) -> OperatingTable:
-    """The detector as trained, then recalibrated on the legitimate users of another
-    simulator's train split `name` (weights unchanged), both scored on that simulator's test
-    split; the baselines fitted on the same legitimate users."""
+    """`as_trained`, the detector's row on another simulator's test split, beside the detector
+    recalibrated on the legitimate users of that simulator's train split `name` (weights
+    unchanged); the baselines fitted on the same legitimate users."""
     legitimate = legitimate_only(other_train.sequences, other_train.labels)
     fresh = lstm.recalibrated(legitimate, f"{len(legitimate)} legitimate users of {name}")
     title = f"recalibrated on {name}'s legitimate users, tested on its test split"
     table = evaluate_cross_simulator(title, fresh, other_train, other_test, flag_budget, seed)
-    assert other_test.labels is not None and lstm.threshold_ is not None
-    scores = lstm.decision_function(other_test.sequences)
-    as_trained = operating_row(
-        f"lstm as trained ({lstm.version})", scores, lstm.threshold_, other_test.labels
-    )
+    as_trained = replace(as_trained, name=f"lstm as trained ({lstm.version})")
     recalibrated = replace(table.rows[0], name=f"lstm recalibrated ({fresh.version})")
     note = (
         f"{len(other_test.sequences)} test users; the LSTM's weights as trained, its signal "
