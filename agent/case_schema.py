@@ -11,7 +11,9 @@ its `fraud_type` is the type. A type the case rules out, or whose events the cas
 branch; `none` has none when the case shows a type's whole pattern. With `evidence_schema`
 (verdict_v17) every type keeps its branch and only the evidence is held. With `cite_prompt`
 (verdict_v18) the answer is free and a second turn, after it is accepted, asks only for the
-evidence of the type it named, held by `cited_evidence_schema`. The rest of the
+evidence of the type it named, held by `cited_evidence_schema`. With `retry_without_refuted`
+(verdict_v22) only the retry is held: `without_types` closes the types the pattern check sent
+back. The rest of the
 explanation is free text: what it states is still checked after the answer. v16 and v17 are
 not the default: on held-out data both made faithfulness 0.98 but lost type accuracy and
 recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept both.
@@ -104,6 +106,22 @@ def case_answer_schema(
         }
         branches.append({**answer, "properties": properties})
     return {"anyOf": branches}
+
+
+def without_types(schema: dict[str, Any], closed: Collection[str]) -> dict[str, Any]:
+    """`schema` (`answer_json_schema`'s) with the `closed` types taken out: `fraud_type` may name
+    only the others, and the explanation must open on one of them (`<type> (<action>): `)."""
+    properties = schema["properties"]
+    remaining = [fraud_type for fraud_type in FRAUD_TYPES if fraud_type not in closed]
+    opening = f"^({'|'.join(remaining)}) \\(({_ACTIONS})\\): "
+    return {
+        **schema,
+        "properties": {
+            **properties,
+            "explanation": {**properties["explanation"], "pattern": opening},
+            "fraud_type": {**properties["fraud_type"], "enum": remaining},
+        },
+    }
 
 
 def cited_evidence_schema(

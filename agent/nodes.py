@@ -100,7 +100,7 @@ async def classify_case(state: State, runtime: Runtime[Context]) -> dict[str, An
     attempt = await request_answer(
         context.chat,
         state.messages,
-        schema=context.prompt.answer_schema(state.sequence.events),
+        schema=context.prompt.answer_schema(state.sequence.events, state.refuted_types),
         max_tokens=context.max_tokens,
         max_retries=context.max_retries,
         retry_backoff_s=context.retry_backoff_s,
@@ -137,6 +137,7 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     assert state.rendered is not None
     problems = list(state.problems)
     checked = state.answers_checked + 1
+    update: dict[str, Any] = {"answers_checked": checked}
     refuted: list[str] = []
     if state.answer is not None:
         prompt, answer, events = runtime.context.prompt, state.answer, state.sequence.events
@@ -157,6 +158,8 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 prompt.extra_rules,
             )
             problems += refuted
+            if refuted:
+                update["refuted_types"] = [*state.refuted_types, answer.fraud_type]
         if prompt.check_claims:
             problems += claim_problems(answer.fraud_type, answer.explanation, events)
         if prompt.check_cited_kinds:
@@ -168,7 +171,7 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 problems = naming_shown_patterns(
                     problems, answer.fraud_type, shown, prompt.trust_shown_pattern
                 )
-    update: dict[str, Any] = {"problems": problems, "answers_checked": checked}
+    update["problems"] = problems
     if not problems:
         return update
     error = "; ".join(problems)

@@ -69,16 +69,58 @@ def _no_payment_risk(user_country: CountryAt) -> Rule:
     def rule(events: list[Event]) -> str | None:
         if any(event.action in ("account_signup", "payment_method_add") for event in events):
             return None
-        for index, event in enumerate(events):
-            billing = [
-                str(event.attrs[k]) for k in ("billing_country", "card_country") if k in event.attrs
-            ]
-            country = user_country(events, index) if billing else None
-            if country is not None and any(value != country for value in billing):
-                return None
+        if _bills_abroad(events, user_country):
+            return None
         return "no signup, no payment method added, and no billing country unlike the user's"
 
     return rule
+
+
+def _bills_abroad(events: list[Event], user_country: CountryAt) -> bool:
+    """Whether any event bills a country unlike `user_country` at it."""
+    for index, event in enumerate(events):
+        billing = [
+            str(event.attrs[k]) for k in ("billing_country", "card_country") if k in event.attrs
+        ]
+        country = user_country(events, index) if billing else None
+        if country is not None and any(value != country for value in billing):
+            return True
+    return False
+
+
+def _declined_other_instrument(events: list[Event], added: int) -> int | None:
+    """The latest declined payment, in the session of the instrument added at `added` and
+    before it, made with another instrument."""
+    return _earlier_in_session(
+        events,
+        added,
+        lambda event: (
+            event.action == "payment_attempt"
+            and event.status == "declined"
+            and event.payment_method is not None
+            and event.payment_method != events[added].payment_method
+        ),
+    )
+
+
+def _card_replaced_after_a_decline(events: list[Event]) -> str | None:
+    """Payment fraud pays with a stolen instrument (FORMATS.md §3): on an account not new, a
+    card added minutes after another instrument was declined, billed like every payment in the
+    user's home country, is a customer replacing a card that failed. No payment-fraud case of
+    sim v1–v3 (188) meets it; all 388 of their declined-then-paid hard negatives are ruled out
+    with it. A fraudster whose first card was declined, adding one billed in the account's home
+    country, passes for a customer here."""
+    if any(event.action == "account_signup" for event in events):
+        return None
+    added = positions(events, lambda event: event.action == "payment_method_add")
+    declined = [_declined_other_instrument(events, index) for index in added]
+    if not added or any(index is None for index in declined) or _bills_abroad(events, home_country):
+        return None
+    return (
+        f"each payment method added ({cite(added)}) replaced another declined minutes before "
+        f"({cite([i for i in declined if i is not None])}), and every payment bills in the "
+        "user's home country: a customer's card trouble, not a stolen card"
+    )
 
 
 def _no_five_stars(events: list[Event]) -> str | None:
@@ -94,16 +136,26 @@ LOOKING = frozenset({"view", "add_to_cart", "favorite"})
 """Events that look at an item (a search names no item: it may be the way to the one bought)."""
 
 
+def _earlier_in_session(events: list[Event], at: int, test: Callable[[Event], bool]) -> int | None:
+    """The latest event passing `test` in the session of the event at `at`, before it."""
+    index = at
+    while index > 0 and events[index].ts - events[index - 1].ts <= SESSION_BREAK_S:
+        index -= 1
+        if test(events[index]):
+            return index
+    return None
+
+
 def _other_item_looked_at(events: list[Event], purchase: int) -> int | None:
     """The latest event of the purchase's session, before it, that looks at another item."""
     bought = events[purchase].item_id
-    index = purchase
-    while index > 0 and events[index].ts - events[index - 1].ts <= SESSION_BREAK_S:
-        index -= 1
-        event = events[index]
-        if event.action in LOOKING and event.item_id is not None and event.item_id != bought:
-            return index
-    return None
+    return _earlier_in_session(
+        events,
+        purchase,
+        lambda event: (
+            event.action in LOOKING and event.item_id is not None and event.item_id != bought
+        ),
+    )
 
 
 def _browsed_before_every_order(events: list[Event]) -> str | None:
@@ -227,13 +279,14 @@ BY_HOME_COUNTRY: dict[str, tuple[Rule, ...]] = {
 OPTIONAL_RULES: dict[str, dict[str, tuple[Rule, ...]]] = {
     "browsing": {"order_brushing": (_browsed_before_every_order,)},
     "rhythm": {"scraping_bot": (_browses_like_a_person,)},
+    "cards": {"payment_fraud": (_card_replaced_after_a_decline,)},
     "reviews": {
         "order_brushing": (_reviews_like_a_customer,),
         "fake_review": (_every_review_bought,),
     },
 }
 """Rules a prompt adds to those above by name (`check_browsing`, `check_rhythm`,
-`check_reviews`)."""
+`check_reviews`, `check_cards`)."""
 
 
 OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any
 
 import prompts
-from agent.case_schema import answerable_types, case_answer_schema, cited_evidence_schema
+from agent.case_schema import (
+    answerable_types,
+    case_answer_schema,
+    cited_evidence_schema,
+    without_types,
+)
 from agent.evidence_kinds import EVIDENCE_KINDS, REQUIRED_KINDS, kind_problems
 from agent.llm.client import ChatMessage
 from agent.render.case import RenderedCase
@@ -108,6 +114,10 @@ class VerdictPrompt:
     """With `check_pattern`: an order_brushing answer is sent back when the user rated several
     different items, not all 5★, and a fake_review answer when every review rates an item
     bought before it, no text copied (`check_reviews = true`; see agent.pattern_check)."""
+    check_cards: bool = False
+    """With `check_pattern`: a payment_fraud answer is sent back when every payment method
+    added replaced another declined minutes before and every payment bills in the user's
+    home country (`check_cards = true`; see agent.pattern_check)."""
     takeover_shown: bool = False
     """With `check_none`: account takeover's pattern (credentials changed soon after a login
     from a device new to a long history) counts among the shown patterns
@@ -129,6 +139,11 @@ class VerdictPrompt:
     """Each case gets its own answer schema: only the types its events leave open, and
     evidence only of the kinds the named type rests on (`case_schema = true`; see
     agent.case_schema)."""
+    retry_without_refuted: bool = False
+    """With `check_pattern`: an answer asked again after the pattern check sent one back may
+    not name the type sent back (the retry's schema closes it), so a refuted type cannot be
+    named twice; the first answer's schema is unchanged (`retry_without_refuted = true`; see
+    agent.case_schema.without_types)."""
     evidence_schema: bool = False
     """Each case gets its own answer schema in which every type stays open, but the evidence of
     each may hold only events of the kinds it rests on (`evidence_schema = true`)."""
@@ -178,11 +193,13 @@ class VerdictPrompt:
             check_browsing=bool(options.get("check_browsing", False)),
             check_rhythm=bool(options.get("check_rhythm", False)),
             check_reviews=bool(options.get("check_reviews", False)),
+            check_cards=bool(options.get("check_cards", False)),
             takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),
             check_cited_kinds=bool(options.get("check_cited_kinds", False)),
             case_schema=bool(options.get("case_schema", False)),
+            retry_without_refuted=bool(options.get("retry_without_refuted", False)),
             evidence_schema=bool(options.get("evidence_schema", False)),
             cite=_cite_template(options.get("cite_prompt"), directory),
             cite_only_unfaithful=bool(options.get("cite_only_unfaithful", False)),
@@ -196,11 +213,16 @@ class VerdictPrompt:
             "browsing": self.check_browsing,
             "rhythm": self.check_rhythm,
             "reviews": self.check_reviews,
+            "cards": self.check_cards,
         }
         return tuple(name for name, on in chosen.items() if on)
 
-    def answer_schema(self, events: list[Event]) -> dict[str, Any]:
-        """The structured-output schema for this prompt's answers about `events`."""
+    def answer_schema(self, events: list[Event], refuted: Collection[str] = ()) -> dict[str, Any]:
+        """The structured-output schema for this prompt's answers about `events`; `refuted`:
+        the types the pattern check has sent back in this run (closed with
+        `retry_without_refuted`)."""
+        if refuted and self.retry_without_refuted and not self.case_schema:
+            return without_types(self.answer_schema(events), refuted)
         if self.case_schema:
             types = answerable_types(
                 events, self.baseline_facts, self.extra_rules, self.takeover_shown

@@ -57,6 +57,9 @@ class State(InputState):
     """Answers checked so far; a failed answer is retried once."""
     fallback_reason: str | None = None
     """Set when no acceptable answer was had: the verdict falls back to `manual_review`."""
+    refuted_types: list[FraudType] = field(default_factory=list)
+    """The types the pattern check sent back in this run (prompts with `retry_without_refuted`
+    close them in the retry's schema)."""
     refuted_type: FraudType | None = None
     """On a fallback (prompts with `clear_refuted`): the type the last answer named, which the
     case's events rule out, when the case shows no type's whole pattern; the fallback then

@@ -4,14 +4,17 @@ no labelled fraud case of either simulator is ruled out under its own type."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from pathlib import Path
 
+import jsonschema
 import pytest
 from agent_doubles import T0, FixedScreener, ScriptedChatModel, answer_json, make_sequence
 
 from agent.investigator import Investigator
 from agent.pattern_check import RULED_OUT_BY, ruled_out
+from agent.prompting import VerdictPrompt
 from agent.settings import Settings
 from detectors.cases import FRAUD_TYPES
 from detectors.loading import read_cases
@@ -214,6 +217,47 @@ def test_the_review_rules_clear_most_honest_reviewers(fraud_type: str) -> None:
     assert len(open_before) >= 10 and len(cleared) >= 0.8 * len(open_before)
 
 
+def _card_trouble(billing: str = "FR") -> list[dict[str, object]]:
+    """A French customer: a declined payment, a card added two minutes later, then paid."""
+    declined = {"ts": T0 + 60, "action": "payment_attempt", "status": "declined",
+                "payment_method": "card:1111", "amount": 40.0, "country": "FR",
+                "attrs": {"billing_country": "FR"}}  # fmt: skip
+    return [
+        {"ts": T0, "action": "login", "status": "success", "country": "FR"},
+        declined,
+        {"ts": T0 + 180, "action": "payment_method_add", "payment_method": "card:2222"},
+        {**declined, "ts": T0 + 240, "status": "approved", "payment_method": "card:2222",
+         "attrs": {"billing_country": billing}},
+    ]  # fmt: skip
+
+
+def test_with_check_cards_a_card_replacing_a_declined_one_is_no_payment_fraud() -> None:
+    customer = make_sequence(_card_trouble()).events
+    assert ruled_out("payment_fraud", customer, by_home=True) == []  # a card was added
+    assert ruled_out("payment_fraud", customer, by_home=True, extra=["cards"]) == [
+        "each payment method added (e2) replaced another declined minutes before (e1), and "
+        "every payment bills in the user's home country: a customer's card trouble, not a "
+        "stolen card"
+    ]
+    abroad = make_sequence(_card_trouble(billing="NG")).events
+    signup = make_sequence([{"ts": T0 - 60, "action": "account_signup"}, *_card_trouble()])
+    unprompted = make_sequence([r for r in _card_trouble() if r["ts"] != T0 + 60])
+    for events in (abroad, signup.events, unprompted.events):
+        assert ruled_out("payment_fraud", events, by_home=True, extra=["cards"]) == []
+
+
+@pytest.mark.parametrize("name", ["sim_v1_train", "sim_v2_train"])
+def test_the_card_rule_clears_every_declined_then_paid_customer(name: str) -> None:
+    """Not idle: the simulators' card-trouble hard negatives that the plain rules leave open
+    (a card was added) are all ruled out as payment fraud."""
+    cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
+    tags = {"card_trouble", "declined_then_success"}
+    customers = [c for c in cases if tags & set(c.extra.get("tags", []))]
+    open_before = [c for c in customers if not ruled_out("payment_fraud", c.events, True)]
+    assert len(open_before) >= 10
+    assert all(ruled_out("payment_fraud", c.events, True, ["cards"]) for c in open_before)
+
+
 def test_an_unknown_optional_rule_is_an_error_naming_it() -> None:
     with pytest.raises(ValueError, match=r"unknown optional rules \['tempo'\]"):
         ruled_out("scraping_bot", [], extra=["tempo"])
@@ -225,7 +269,12 @@ def test_every_fraud_type_has_its_rules() -> None:
 
 @pytest.mark.parametrize(
     ("by_home", "extra"),
-    [(False, ()), (True, ()), (True, ("browsing",)), (True, ("browsing", "rhythm", "reviews"))],
+    [
+        (False, ()),
+        (True, ()),
+        (True, ("browsing",)),
+        (True, ("browsing", "rhythm", "reviews", "cards")),
+    ],
 )
 @pytest.mark.parametrize("name", ["sim_v1_test", "sim_v2_test", "sim_v2_dev"])
 def test_no_labelled_fraud_case_is_ruled_out_under_its_own_type(
@@ -279,6 +328,26 @@ def test_an_answer_its_case_rules_out_is_asked_again_and_the_reason_is_sent(
         "scraping_bot does not fit this case: the user bought 2 times (e40–e41)"
         in (chat.requests[1][-1]["content"])
     )
+
+
+@pytest.mark.parametrize("version", ["verdict_v21", "verdict_v22"])
+def test_from_v22_the_retry_cannot_name_the_type_sent_back(tmp_path: Path, version: str) -> None:
+    brushing = answer_json("order_brushing", "manual_review", ["e1", "e3"], 0.8,
+                           "order_brushing (manual_review): reviews (e1, e3, e5)")  # fmt: skip
+    chat = ScriptedChatModel([brushing, brushing])
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    customer = make_sequence(_reviews([5, 3, 4], ["i1", "i2", "i3"]))
+    verdict = asyncio.run(investigator.investigate("c1", customer))
+
+    first, retry = chat.schemas
+    assert first == VerdictPrompt.load("verdict_v21").answer_schema(customer.events)
+    validates = jsonschema.Draft202012Validator(retry).is_valid
+    assert validates(json.loads(brushing)) == (version == "verdict_v21")
+    none = answer_json("none", "allow", ["e1"], 0.8, "none (allow): a customer's reviews (e1)")
+    assert validates(json.loads(none))
+    # The scripted server ignores the grammar: v22's second brushing answer is still sent back.
+    assert verdict.is_fallback and verdict.refuted_type == "order_brushing"
 
 
 @pytest.mark.parametrize(("version", "calls"), [("verdict_v9", 1), ("verdict_v10", 2)])
