@@ -22,6 +22,7 @@ BEHAVIOUR_SIGNALS = (
     "new_instrument_spend",
     "new_device_changes",
     "unbacked_reviews",
+    "straight_bulk_buys",
 )
 """Each higher = more like a fraud pattern:
 
@@ -35,7 +36,10 @@ BEHAVIOUR_SIGNALS = (
 - new_device_changes: credential, address or instrument changes made from a device within a
   day of its first appearance, the history's first device excepted (account takeover);
 - unbacked_reviews: reviews of an item the user never put in a cart, checked out or bought
-  before (fake reviews: no purchase behind them)."""
+  before (fake reviews: no purchase behind them);
+- straight_bulk_buys: sessions in which the user bought several units of an item having
+  looked at no other (reseller scalping: maximum-quantity purchases of limited items, at
+  release or one drop after another; an honest bulk order is one, or browsed)."""
 MIN_VIEWS_FOR_RHYTHM = 6
 """Fewer views than this say nothing about a rhythm: machine_browsing 0."""
 VIEW_RATE_FLOOR_MINUTES = 10.0
@@ -56,6 +60,9 @@ CHANGE_ACTIONS = frozenset(
 )
 
 BACKING_ACTIONS = frozenset({"add_to_cart", "checkout", "purchase"})
+SESSION_GAP_SECONDS = 1800.0
+"""A pause longer than this between two events of a user starts a new session."""
+LOOKING_ACTIONS = ("view", "add_to_cart", "favorite")
 
 
 def behaviour_signals(sequences: SequenceOf[Sequence] | EventColumns) -> np.ndarray:
@@ -70,6 +77,7 @@ def behaviour_signals(sequences: SequenceOf[Sequence] | EventColumns) -> np.ndar
         _new_instrument_spend(columns, actions),
         _new_device_changes(columns, actions.isin(CHANGE_ACTIONS)),
         _unbacked_reviews(columns, actions),
+        _straight_bulk_buys(columns, actions),
     ]
     return np.stack(signals, axis=1).reshape(columns.count, len(BEHAVIOUR_SIGNALS))
 
@@ -179,3 +187,25 @@ def _unbacked_reviews(columns: EventColumns, actions: Categories) -> np.ndarray:
         is_backed = (backed[found] == key[reviews]) & (backing[first_backing[found]] < reviews)
     unbacked = reviews[~is_backed]
     return np.bincount(columns.seq[unbacked], minlength=columns.count).astype(np.float64)
+
+
+def _straight_bulk_buys(columns: EventColumns, actions: Categories) -> np.ndarray:
+    """Sessions with a purchase of quantity ≥ 2 in which at most one item was looked at."""
+    ts = columns.numbers["ts"]
+    order = np.lexsort((ts, columns.seq))
+    seq, ordered_ts = columns.seq[order], ts[order]
+    starts = np.ones(order.size, dtype=bool)
+    starts[1:] = (seq[1:] != seq[:-1]) | (np.diff(ordered_ts) > SESSION_GAP_SECONDS)
+    session = np.empty(order.size, dtype=np.int64)
+    session[order] = np.cumsum(starts) - 1
+    sessions = int(starts.sum())
+    bulk = actions.isin(("purchase",)) & (np.nan_to_num(columns.numbers["quantity"]) >= 2)
+    items = columns.categories["item_id"]
+    looking = actions.isin(LOOKING_ACTIONS) & (items.codes >= 0)
+    width = max(len(items.values), 1)
+    pairs = np.unique(session[looking] * width + items.codes[looking])
+    looked = np.bincount(pairs // width, minlength=sessions)
+    straight = (np.bincount(session[bulk], minlength=sessions) > 0) & (looked <= 1)
+    session_seq = np.zeros(sessions, dtype=np.int64)
+    session_seq[session] = columns.seq
+    return np.bincount(session_seq[straight], minlength=columns.count).astype(np.float64)

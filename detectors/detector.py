@@ -289,11 +289,11 @@ class LSTMDetector(BaseDetector):
         behaviour signals, which no model learned, also from the training legitimate users'
         `pooled_behaviour` (B, len(BEHAVIOUR_SIGNALS)) when given, five times the reference for
         rare patterns. The threshold is 1 − the flag budget on the combined tail probability."""
+        self.calibrations_ = {}  # every signal of this code, those added since included
         arrays = self.surprise_arrays(legitimate)
         self.top_g_ = top_g_for(arrays, self.miss_quantile)
         self.event_tail_ = fit_event_tail(arrays)
         values = self.signal_values(arrays, legitimate)
-        self.calibrations_ = {}
         for column, name in enumerate(self.signal_names):
             reference = values[:, column]
             if name in BEHAVIOUR_SIGNALS and pooled_behaviour is not None:
@@ -332,7 +332,16 @@ class LSTMDetector(BaseDetector):
 
     @property
     def signal_names(self) -> tuple[str, ...]:
-        """Every signal the score fuses, in column order."""
+        """Every signal the score fuses, in column order: this code's, less the behaviour
+        signals added after the detector was calibrated (recalibrating adds them)."""
+        return tuple(
+            name
+            for name in self._code_signals
+            if not self.calibrations_ or name in self.calibrations_
+        )
+
+    @property
+    def _code_signals(self) -> tuple[str, ...]:
         supervised = (SUPERVISED_SIGNAL,) if self.supervised else ()
         return (*SURPRISE_SIGNALS, *BEHAVIOUR_SIGNALS, AGGREGATE_SIGNAL, *supervised)
 
@@ -370,7 +379,9 @@ class LSTMDetector(BaseDetector):
         ]
         if arrays.type_probs is not None:
             columns.append(1.0 - arrays.type_probs[:, :1].astype(np.float64))
-        return np.concatenate(columns, axis=1)
+        values = np.concatenate(columns, axis=1)
+        code_signals = self._code_signals
+        return values[:, [code_signals.index(name) for name in self.signal_names]]
 
     def tail_probabilities(
         self, arrays: SurpriseArrays, sequences: SequenceOf[Sequence] | EventColumns
@@ -529,10 +540,12 @@ class LSTMDetector(BaseDetector):
             name: TailCalibration.from_dict(data)
             for name, data in meta["calibration"]["signals"].items()
         }
-        if set(detector.calibrations_) != set(detector.signal_names):
+        saved, code = set(detector.calibrations_), set(detector._code_signals)
+        if not saved <= code or not code - set(BEHAVIOUR_SIGNALS) <= saved:
             raise ValueError(
-                f"{config_path}: calibrated signals {sorted(detector.calibrations_)} differ from "
-                f"this code's {sorted(detector.signal_names)}; retrain the detector"
+                f"{config_path}: calibrated signals {sorted(saved)} differ from this code's "
+                f"{sorted(code)} (only behaviour signals added since may be missing); retrain "
+                "the detector"
             )
         detector.history_ = list(meta.get("history", []))
         detector.validation_metrics_ = dict(meta.get("validation_metrics", {}))

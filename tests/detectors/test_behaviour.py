@@ -99,6 +99,31 @@ def test_reviews_count_when_nothing_was_bought_before() -> None:
     assert _signals(Sequence("u", events))["unbacked_reviews"] == [2.0]
 
 
+def _session(user: str, start: float, looked: list[str], quantity: int) -> list[Event]:
+    """Looks at `looked` a minute apart, then buys `quantity` of the last item looked at."""
+    events = [Event(user, start + 60.0 * i, "view", item_id=item) for i, item in enumerate(looked)]
+    bought = looked[-1] if looked else "i0"
+    when = start + 60.0 * len(looked)
+    return [*events, Event(user, when, "purchase", item_id=bought, quantity=quantity)]
+
+
+def test_straight_bulk_buys_count_sessions_of_several_units_bought_without_browsing() -> None:
+    day = 86400.0
+    reseller = [
+        *_session("r", 0.0, ["i1"], 4),
+        *_session("r", day, [], 6),  # straight from a link
+        *_session("r", 2 * day, ["i3"], 4),
+        *_session("r", 3 * day, ["i4"], 1),  # one unit: not bulk
+    ]
+    shopper = [
+        *_session("s", 0.0, ["i1", "i2", "i3"], 5),  # a bulk order after browsing
+        *_session("s", day, ["i4"], 2),  # one straight bulk order
+    ]
+    same_session = [*_session("x", 0.0, ["i1"], 3), *_session("x", 600.0, ["i2"], 3)]
+    signals = _signals(Sequence("r", reseller), Sequence("s", shopper), Sequence("x", same_session))
+    assert signals["straight_bulk_buys"] == [3.0, 1.0, 0.0]  # x: two items in one session
+
+
 def test_a_batch_gives_each_sequence_its_own_signals() -> None:
     """Signals are computed over a whole batch at once: no sequence may leak into the next."""
     declines = [_pay("a", float(i), f"card:{i}", "declined") for i in range(3)]

@@ -93,6 +93,28 @@ def test_save_load_round_trip_is_identical_and_pickle_free(
     assert loaded.tokenizer_.to_dict() == supervised.tokenizer_.to_dict()
 
 
+def test_a_model_saved_before_a_behaviour_signal_was_added_loads_without_it(
+    supervised: LSTMDetector, tmp_path: Path
+) -> None:
+    supervised.save(tmp_path / "model")
+    config = tmp_path / "model" / "detector.json"
+    meta = json.loads(config.read_text())
+    del meta["calibration"]["signals"]["straight_bulk_buys"]
+    config.write_text(json.dumps(meta))
+    older = LSTMDetector.load(tmp_path / "model")
+    assert older.signal_names == tuple(
+        name for name in supervised.signal_names if name != "straight_bulk_buys"
+    )
+    sequences, _ = make_sequences(50, 10, seed=6)
+    assert older.explain(sequences)[0].signal_tail_probabilities.keys() == set(older.signal_names)
+    legitimate, _ = make_sequences(120, 0, seed=9)
+    assert older.recalibrated(legitimate, "fixture").signal_names == supervised.signal_names
+    del meta["calibration"]["signals"]["worst_event"]  # not a behaviour signal: retrain
+    config.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="only behaviour signals added since may be missing"):
+        LSTMDetector.load(tmp_path / "model")
+
+
 def test_predict_follows_threshold(unsupervised: LSTMDetector) -> None:
     sequences, labels = make_sequences(100, 20, seed=7)
     scores = unsupervised.decision_function(sequences)
