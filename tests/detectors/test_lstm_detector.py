@@ -106,7 +106,8 @@ def test_a_model_saved_before_a_behaviour_signal_was_added_loads_without_it(
         name for name in supervised.signal_names if name != "straight_bulk_buys"
     )
     sequences, _ = make_sequences(50, 10, seed=6)
-    assert older.explain(sequences)[0].signal_tail_probabilities.keys() == set(older.signal_names)
+    tails = older.explain(sequences)[0].signal_tail_probabilities
+    assert tails is not None and tails.keys() == set(older.signal_names)
     legitimate, _ = make_sequences(120, 0, seed=9)
     assert older.recalibrated(legitimate, "fixture").signal_names == supervised.signal_names
     del meta["calibration"]["signals"]["worst_event"]  # not a behaviour signal: retrain
