@@ -89,39 +89,47 @@ def evidence_array_schema(
 
 
 def case_answer_schema(
-    events: list[Event], types: list[str], max_explanation_chars: int | None, max_evidence: int
+    events: list[Event],
+    types: list[str],
+    max_explanation_chars: int | None,
+    max_evidence: int,
+    hold_evidence: bool = True,
 ) -> dict[str, Any]:
     """The structured-output schema of one case: a branch per type of `types`, each the
     answer's schema with its explanation opening on the type, its `evidence` drawn from the
-    events the type rests on, and its `fraud_type` fixed."""
-    answer = answer_json_schema(max_explanation_chars)
+    events the type rests on (without `hold_evidence`: any event ids), and its `fraud_type`
+    fixed."""
+    answer = answer_json_schema(max_explanation_chars, max_evidence)
     branches = []
     for fraud_type in types:
         opening = f"^{fraud_type} \\(({_ACTIONS})\\): "
+        evidence = answer["properties"]["evidence"]
+        if hold_evidence:
+            evidence = evidence_array_schema(events, fraud_type, max_evidence)
         properties = {
             **answer["properties"],
             "explanation": {**answer["properties"]["explanation"], "pattern": opening},
-            "evidence": evidence_array_schema(events, fraud_type, max_evidence),
+            "evidence": evidence,
             "fraud_type": {"const": fraud_type},
         }
         branches.append({**answer, "properties": properties})
     return {"anyOf": branches}
 
 
-def without_types(schema: dict[str, Any], closed: Collection[str]) -> dict[str, Any]:
-    """`schema` (`answer_json_schema`'s) with the `closed` types taken out: `fraud_type` may name
-    only the others, and the explanation must open on one of them (`<type> (<action>): `)."""
-    properties = schema["properties"]
-    remaining = [fraud_type for fraud_type in FRAUD_TYPES if fraud_type not in closed]
-    opening = f"^({'|'.join(remaining)}) \\(({_ACTIONS})\\): "
-    return {
-        **schema,
-        "properties": {
-            **properties,
-            "explanation": {**properties["explanation"], "pattern": opening},
-            "fraud_type": {**properties["fraud_type"], "enum": remaining},
-        },
-    }
+def without_types(
+    events: list[Event],
+    closed: Collection[str],
+    max_explanation_chars: int | None,
+    max_evidence: int,
+) -> dict[str, Any]:
+    """The answer's schema with the `closed` types taken out: a branch per other type, as
+    `case_answer_schema` draws them (its explanation opening on it), the evidence not held.
+    (One pattern opening on any of the open types, `^(a|b|…) \\(…\\): `, let the small model
+    stop its explanation right after the opening on every retry.)"""
+    open_types = [fraud_type for fraud_type in FRAUD_TYPES if fraud_type not in closed]
+    return case_answer_schema(
+        events, open_types, max_explanation_chars, max_evidence, hold_evidence=False
+    )
 
 
 def cited_evidence_schema(

@@ -222,7 +222,8 @@ class VerdictPrompt:
         the types the pattern check has sent back in this run (closed with
         `retry_without_refuted`)."""
         if refuted and self.retry_without_refuted and not self.case_schema:
-            return without_types(self.answer_schema(events), refuted)
+            max_evidence = self.max_evidence or MAX_EVIDENCE_IDS
+            return without_types(events, refuted, self.max_explanation_chars, max_evidence)
         if self.case_schema:
             types = answerable_types(
                 events, self.baseline_facts, self.extra_rules, self.takeover_shown
