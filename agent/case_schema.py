@@ -123,9 +123,7 @@ def without_types(
     max_evidence: int,
 ) -> dict[str, Any]:
     """The answer's schema with the `closed` types taken out: a branch per other type, as
-    `case_answer_schema` draws them (its explanation opening on it), the evidence not held.
-    (One pattern opening on any of the open types, `^(a|b|…) \\(…\\): `, let the small model
-    stop its explanation right after the opening on every retry.)"""
+    `case_answer_schema` draws them (its explanation opening on it), the evidence not held."""
     open_types = [fraud_type for fraud_type in FRAUD_TYPES if fraud_type not in closed]
     return case_answer_schema(
         events, open_types, max_explanation_chars, max_evidence, hold_evidence=False
