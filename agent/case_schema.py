@@ -20,7 +20,10 @@ recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept 
 
 vLLM's `auto` structured-output backend serves these schemas with llguidance: xgrammar does not
 take a pattern with a length bound, and its bounded repetition of a 240-character explanation
-took 4 s to compile per schema on this project's CPU (llguidance: 2 ms)."""
+took 4 s to compile per schema on this project's CPU (llguidance: 2 ms). vLLM matches a
+`pattern` against the whole string, not (as JSON Schema does) anywhere in it: the opening is
+followed by `\\S.*`, text of the model's own. Before 2026-12-04 it was not, and every answer under
+such a schema (v16 and v17, and v22's and v23's retries) had its bare opening for explanation."""
 
 from __future__ import annotations
 
@@ -36,6 +39,8 @@ from detectors.cases import FRAUD_TYPES, RISK_ACTIONS
 from detectors.events import Event
 
 _ACTIONS = "|".join(RISK_ACTIONS)
+_OWN_TEXT = r"\S.*"
+"""What follows the opening: the servers match a pattern against the whole explanation."""
 
 
 def _ids(events: list[Event], kinds: frozenset[str]) -> list[str]:
@@ -102,7 +107,7 @@ def case_answer_schema(
     answer = answer_json_schema(max_explanation_chars, max_evidence)
     branches = []
     for fraud_type in types:
-        opening = f"^{fraud_type} \\(({_ACTIONS})\\): "
+        opening = f"^{fraud_type} \\(({_ACTIONS})\\): {_OWN_TEXT}"
         evidence = answer["properties"]["evidence"]
         if hold_evidence:
             evidence = evidence_array_schema(events, fraud_type, max_evidence)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,18 @@ def test_an_honest_browser_keeps_none_and_loses_the_types_its_events_refute() ->
     assert not _valid(schema, _answer("none", ["e6"], "allow"))
     too_long = {**_answer("none", [], "allow"), "explanation": "none (allow): " + "x" * 240}
     assert not _valid(schema, too_long)
+
+
+def test_each_branch_lets_the_model_write_after_its_opening_when_matched_whole() -> None:
+    """vLLM's grammar matches an explanation's pattern against the whole string, not anywhere in
+    it as JSON Schema does: the opening alone would be the only explanation it lets through."""
+    events = card_testing_sequence().events
+    for branch in case_answer_schema(events, list(FRAUD_TYPES), 240, 5)["anyOf"]:
+        pattern = branch["properties"]["explanation"]["pattern"]
+        fraud_type = branch["properties"]["fraud_type"]["const"]
+        assert re.fullmatch(pattern, f"{fraud_type} (monitor): 6 declines on 6 cards (e1-e6)")
+        assert not re.fullmatch(pattern, f"{fraud_type} (monitor): ")  # the model says why
+        assert not re.fullmatch(pattern, "other (monitor): 6 declines")
 
 
 @pytest.mark.parametrize("name", ["sim_v1_test", "sim_v2_test"])
