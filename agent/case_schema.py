@@ -20,10 +20,11 @@ recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept 
 
 vLLM's `auto` structured-output backend serves these schemas with llguidance: xgrammar does not
 take a pattern with a length bound, and its bounded repetition of a 240-character explanation
-took 4 s to compile per schema on this project's CPU (llguidance: 2 ms). vLLM matches a
-`pattern` against the whole string, not (as JSON Schema does) anywhere in it: the opening is
-followed by `\\S.*`, text of the model's own. Before 2026-12-04 it was not, and every answer under
-such a schema (v16 and v17, and v22's and v23's retries) had its bare opening for explanation."""
+took 4 s to compile per schema on this project's CPU (llguidance: 2 ms). The opening is followed
+by `\\S.*`, text of the model's own: served with vLLM 0.32, the retry schema of v22 and v23 let
+through nothing after the bare opening (a pattern matched against the whole string, not anywhere
+in it as JSON Schema has it), and every answer under it had that bare opening for explanation
+(measured 2026-12-04; v16's and v17's runs, evidence held, did not)."""
 
 from __future__ import annotations
 
