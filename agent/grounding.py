@@ -103,10 +103,17 @@ def copied_text_problems(
 
 
 def grounding_problems(answer: ModelAnswer, case: RenderedCase) -> list[str]:
-    """Why the model's answer is not grounded in `case` (empty when it is)."""
-    return evidence_problems(
+    """Why the model's answer is not grounded in `case` (empty when it is), an explanation that
+    states nothing after its opening included."""
+    problems = evidence_problems(
         answer.evidence, answer.explanation, answer.fraud_type, case.event_count
     )
+    if not without_opening(answer.explanation).strip():
+        problems.append(
+            "the explanation states nothing after its opening: say what in this case's events "
+            "shows the type you name, with their ids"
+        )
+    return problems
 
 
 def verdict_grounded(verdict: Verdict, event_count: int) -> bool:

@@ -68,6 +68,11 @@ def test_grounding_names_ids_that_do_not_exist() -> None:
     empty = grounded.model_copy(update={"evidence": []})
     expected = ["fraud_type card_testing needs at least one evidence id"]
     assert grounding_problems(empty, case) == expected
+    bare = grounded.model_copy(update={"explanation": "card_testing (block_account): "})
+    assert grounding_problems(bare, case) == [
+        "the explanation states nothing after its opening: say what in this case's events "
+        "shows the type you name, with their ids"
+    ]
 
 
 def test_a_prompt_can_bound_the_answer_tighter_than_the_verdict_allows() -> None:
