@@ -12,6 +12,7 @@ import torch
 from detector_fixtures import make_sequences
 from sklearn.metrics import roc_auc_score
 
+from detectors import model as model_module
 from detectors.cases import FRAUD_TYPES
 from detectors.detector import DEFAULT_MODEL_DIR, LSTMDetector, default_model_dir, load_detector
 from detectors.sequences import Sequence
@@ -73,6 +74,24 @@ def test_one_pass_equals_per_window_scoring(unsupervised: LSTMDetector) -> None:
         )
     assert torch.allclose(one_pass.nll, nll, atol=1e-4)
     assert torch.equal(one_pass.rank, rank)
+
+
+def test_the_head_scores_alike_in_any_number_of_pieces(
+    unsupervised: LSTMDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next-token head runs a bounded number of states at a time (on a GPU too, so that a
+    large batch fits); where the pieces are cut must not change a score."""
+    sequences, _ = make_sequences(9, 3, seed=7)
+    assert unsupervised.tokenizer_ is not None and unsupervised.model_ is not None
+    encoded = unsupervised.tokenizer_.encode(sequences)
+    batch = padded_batch(encoded, np.arange(len(sequences)), torch.device("cpu"))
+    scored = []
+    for rows in (5, 10**9):
+        monkeypatch.setattr(model_module, "HEAD_ROWS_CPU", rows)
+        with torch.inference_mode():
+            scored.append(unsupervised.model_.surprise(batch.x, batch.lengths, batch.targets))
+    assert torch.allclose(scored[0].nll, scored[1].nll, atol=1e-5)
+    assert torch.equal(scored[0].rank, scored[1].rank)
 
 
 def test_save_load_round_trip_is_identical_and_pickle_free(
