@@ -42,6 +42,10 @@ from detectors.events import Event
 _ACTIONS = "|".join(RISK_ACTIONS)
 _OWN_TEXT = r"\S.*"
 """What follows the opening: the servers match a pattern against the whole explanation."""
+_COMPACT = {"x-guidance": {"whitespace_flexible": False}}
+"""No whitespace between the answer's JSON tokens. These schemas (a pattern with a length bound)
+are served by llguidance, which otherwise lets the model pad between fields until the token
+limit cuts the answer (sim_v3_holdout2, session 25: two retries cut at 384 tokens)."""
 
 
 def _ids(events: list[Event], kinds: frozenset[str]) -> list[str]:
@@ -119,7 +123,7 @@ def case_answer_schema(
             "fraud_type": {"const": fraud_type},
         }
         branches.append({**answer, "properties": properties})
-    return {"anyOf": branches}
+    return {"anyOf": branches, **_COMPACT}
 
 
 def without_types(
