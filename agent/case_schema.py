@@ -45,7 +45,7 @@ _OWN_TEXT = r"\S.*"
 _COMPACT = {"x-guidance": {"whitespace_flexible": False}}
 """No whitespace between the answer's JSON tokens. These schemas (a pattern with a length bound)
 are served by llguidance, which otherwise lets the model pad between fields until the token
-limit cuts the answer (sim_v3_holdout2, session 25: two retries cut at 384 tokens)."""
+limit cuts the answer (qwen2.5-1.5b did, asked for a long essay under this schema)."""
 
 
 def _ids(events: list[Event], kinds: frozenset[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from agent_doubles import ScriptedChatModel, answer_json, timeout_error
 
@@ -33,6 +34,15 @@ def test_a_valid_answer_is_parsed() -> None:
     attempt = ask(ScriptedChatModel([answer_json(action="hold_order")]))
     assert attempt.answer is not None and attempt.answer.action == "hold_order"
     assert attempt.error is None and attempt.calls == 1 and attempt.prompt_tokens == 100
+
+
+def test_the_grammar_bounds_each_cited_id_so_a_model_cannot_run_on_in_digits() -> None:
+    """A model writing a range (`e82–e143`) the grammar refuses kept writing digits until the
+    token limit cut its answer; an id is now at most `e` and six digits."""
+    pattern = answer_json_schema()["properties"]["evidence"]["items"]["pattern"]
+    assert re.fullmatch(pattern, "e0") and re.fullmatch(pattern, "e999999")
+    assert not re.fullmatch(pattern, "e8283848586")
+    assert not re.fullmatch(pattern, "e82–e143")
 
 
 def test_an_invalid_answer_comes_back_with_its_error_not_retried() -> None:

@@ -153,7 +153,7 @@ def test_the_closed_retry_grammar_holds_the_explanation_to_its_length(
 def test_the_closed_retry_grammar_leaves_no_room_for_padding(local_llm: LocalModelServer) -> None:
     """vLLM compiles these schemas with llguidance and flexible whitespace by default; the
     schema's own setting turns that off, so a model cannot pad between fields until the token
-    limit cuts its answer (qwen2.5-1.5b did, twice in sim_v3_holdout2's 211 verdicts)."""
+    limit cuts its answer (qwen2.5-1.5b did, asked for a long essay under this schema)."""
     model_dir = ensure_model(local_llm.model, get_settings().model_cache_dir, progress=False)
     hf_tokenizer = AutoTokenizer.from_pretrained(model_dir)
     assert isinstance(hf_tokenizer, TokenizersBackend)
