@@ -18,7 +18,7 @@ explanation is free text: what it states is still checked after the answer. v16 
 not the default: on held-out data both made faithfulness 0.98 but lost type accuracy and
 recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept both.
 
-vLLM's `auto` structured-output backend serves these schemas with llguidance: xgrammar does not
+The local server compiles every schema with llguidance (`agent/llm/launch.py`): xgrammar does not
 take a pattern with a length bound, and its bounded repetition of a 240-character explanation
 took 4 s to compile per schema on this project's CPU (llguidance: 2 ms). The opening is followed
 by `\\S.*`, text of the model's own: served with vLLM 0.32, the retry schema of v22 and v23 let
@@ -42,10 +42,6 @@ from detectors.events import Event
 _ACTIONS = "|".join(RISK_ACTIONS)
 _OWN_TEXT = r"\S.*"
 """What follows the opening: the servers match a pattern against the whole explanation."""
-_COMPACT = {"x-guidance": {"whitespace_flexible": False}}
-"""No whitespace between the answer's JSON tokens. These schemas (a pattern with a length bound)
-are served by llguidance, which otherwise lets the model pad between fields until the token
-limit cuts the answer (qwen2.5-1.5b did, asked for a long essay under this schema)."""
 
 
 def _ids(events: list[Event], kinds: frozenset[str]) -> list[str]:
@@ -123,7 +119,7 @@ def case_answer_schema(
             "fraud_type": {"const": fraud_type},
         }
         branches.append({**answer, "properties": properties})
-    return {"anyOf": branches, **_COMPACT}
+    return {"anyOf": branches}
 
 
 def without_types(

@@ -9,17 +9,11 @@ import socket
 from typing import Literal
 
 import httpx
-import llguidance
-import llguidance.hf
 import psutil
 import pytest
 from pydantic import BaseModel
-from transformers import AutoTokenizer, TokenizersBackend
-from vllm.v1.structured_output.backend_guidance import serialize_guidance_grammar
-from vllm.v1.structured_output.backend_types import StructuredOutputOptions
 
 from agent.case_schema import without_types
-from agent.llm.pull import ensure_model
 from agent.llm.server import LocalModelServer, ServerStartError
 from agent.settings import Settings, get_settings
 
@@ -147,24 +141,3 @@ def test_the_closed_retry_grammar_holds_the_explanation_to_its_length(
     assert choice["finish_reason"] == "stop", choice["message"]["content"][-200:]
     explanation = json.loads(choice["message"]["content"])["explanation"]
     assert 0 < len(explanation) <= 120
-
-
-@pytest.mark.llm
-def test_the_closed_retry_grammar_leaves_no_room_for_padding(local_llm: LocalModelServer) -> None:
-    """vLLM compiles these schemas with llguidance and flexible whitespace by default; the
-    schema's own setting turns that off, so a model cannot pad between fields until the token
-    limit cuts its answer (qwen2.5-1.5b did, asked for a long essay under this schema)."""
-    model_dir = ensure_model(local_llm.model, get_settings().model_cache_dir, progress=False)
-    hf_tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    assert isinstance(hf_tokenizer, TokenizersBackend)
-    tokenizer = llguidance.hf.from_tokenizer(hf_tokenizer)
-    schema = without_types([], {"scraping_bot"}, 120, 3)
-    served = serialize_guidance_grammar(StructuredOutputOptions.JSON, schema)
-
-    def accepts(text: str) -> bool:
-        matcher = llguidance.LLMatcher(tokenizer, served)
-        return matcher.consume_tokens(tokenizer.tokenize_str(text)) and not matcher.is_error()
-
-    answer = '{"explanation":"none (allow): one ordinary session","evidence":["e1"],'
-    assert accepts(answer)
-    assert not accepts('{"explanation":"none (allow): one ordinary session"' + " " * 40)
