@@ -18,9 +18,12 @@ explanation is free text: what it states is still checked after the answer. v16 
 not the default: on held-out data both made faithfulness 0.98 but lost type accuracy and
 recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept both.
 
-The local server compiles every schema with llguidance (`agent/llm/launch.py`): xgrammar does not
-take a pattern with a length bound, and its bounded repetition of a 240-character explanation
-took 4 s to compile per schema on this project's CPU (llguidance: 2 ms). The opening is followed
+vLLM's `auto` backend picks llguidance for these schemas alone, since xgrammar does not take a
+pattern with a length bound, but the engine keeps the backend of its first structured request
+(xgrammar, for a plain answer) for every later one, so after one they are compiled by xgrammar
+and served unconstrained (found 2026-12-04, not fixed: README, "Found in that run").
+xgrammar's bounded repetition of a 240-character explanation took 4 s to compile per schema on
+this project's CPU (llguidance: 2 ms). The opening is followed
 by `\\S.*`, text of the model's own: served with vLLM 0.32, the retry schema of v22 and v23 let
 through nothing after the bare opening (a pattern matched against the whole string, not anywhere
 in it as JSON Schema has it), and every answer under it had that bare opening for explanation

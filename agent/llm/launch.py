@@ -36,14 +36,6 @@ class LaunchPlan:
             # Every verdict prompt starts with the same instructions: served from the cache.
             "--enable-prefix-caching",
             "--kv-cache-memory-bytes", str(int(self.kv_cache_gib * 2**30)),
-            # One backend for every schema. With `auto` the engine keeps the backend of its first
-            # structured request (xgrammar, for a plain answer) and compiles every later schema
-            # with it, also those xgrammar does not support (a pattern with a length bound, the
-            # closed retry's): their answers came unconstrained (types misspelt, explanations past
-            # their bound, answers cut at the token limit). llguidance takes them all, compact:
-            # with whitespace allowed between fields a small model pads until the token limit.
-            "--structured-outputs-config.backend", "guidance",
-            "--structured-outputs-config.disable_any_whitespace", "true",
         ]  # fmt: skip
 
     def server_env(self) -> dict[str, str]:
