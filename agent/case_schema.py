@@ -18,15 +18,14 @@ explanation is free text: what it states is still checked after the answer. v16 
 not the default: on held-out data both made faithfulness 0.98 but lost type accuracy and
 recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept both.
 
-vLLM's `auto` backend picks llguidance for these schemas alone, since xgrammar does not take a
-pattern with a length bound, but the engine keeps the backend of its first structured request
-(xgrammar, for a plain answer) for every later one, so after one they are compiled by xgrammar
-and served unconstrained (found 2026-12-04, not fixed: README, "Found in that run").
-xgrammar's bounded repetition of a 240-character explanation took 4 s to compile per schema on
-this project's CPU (llguidance: 2 ms). The opening is followed
-by `\\S.*`, text of the model's own: served with vLLM 0.32, the retry schema of v22 and v23 let
-through nothing after the bare opening (a pattern matched against the whole string, not anywhere
-in it as JSON Schema has it), and every answer under it had that bare opening for explanation
+The explanation's length bound is part of its pattern (`\\S.{0,n}` after the opening), not a
+`maxLength` beside it: the engine compiles every schema with the backend of its first structured
+request (xgrammar, for a plain answer), and xgrammar ignores a length bound that comes with a
+pattern. Served so, the closed retry's answers of v22 and v23 ran past their length until the
+token limit cut them (found 2026-12-04: prompts/README.md, verdict_v23). The opening is followed
+by text of the model's own: served with vLLM 0.32, the retry schema of v22 and v23 let through
+nothing after the bare opening (a pattern matched against the whole string, not anywhere in it
+as JSON Schema has it), and every answer under it had that bare opening for explanation
 (measured 2026-12-04; v16's and v17's runs, evidence held, did not)."""
 
 from __future__ import annotations
@@ -43,8 +42,26 @@ from detectors.cases import FRAUD_TYPES, RISK_ACTIONS
 from detectors.events import Event
 
 _ACTIONS = "|".join(RISK_ACTIONS)
-_OWN_TEXT = r"\S.*"
-"""What follows the opening: the servers match a pattern against the whole explanation."""
+_XGRAMMAR_MAX_REPEAT = 128
+"""The largest bounded repetition xgrammar 0.2.8 compiles with its cache on, as vLLM runs it: a
+larger one fails its rule hasher's check (`per_rule_fsm_hashes`), and the request with it."""
+
+
+def _explanation_pattern(fraud_type: str, max_chars: int) -> str:
+    """An explanation opening on `fraud_type` and its action, then at least one character of
+    the model's own, `max_chars` in all at most (reckoned with the longest action); anchored,
+    as the servers match a pattern against the whole string."""
+    own = max_chars - len(f"{fraud_type} (): ") - max(map(len, RISK_ACTIONS)) - 1
+    return f"^{fraud_type} \\(({_ACTIONS})\\): \\S{_at_most(own)}$"
+
+
+def _at_most(chars: int) -> str:
+    """Up to `chars` characters as a pattern, each repetition bounded by at most
+    `_XGRAMMAR_MAX_REPEAT` (the bound split into equal repetitions when it is larger)."""
+    pieces = -(-chars // _XGRAMMAR_MAX_REPEAT)
+    if pieces <= 1:
+        return f".{{0,{chars}}}"
+    return f"(?:.{{0,{chars // pieces}}}){{0,{pieces}}}"
 
 
 def _ids(events: list[Event], kinds: frozenset[str]) -> list[str]:
@@ -109,15 +126,18 @@ def case_answer_schema(
     events the type rests on (without `hold_evidence`: any event ids), and its `fraud_type`
     fixed."""
     answer = answer_json_schema(max_explanation_chars, max_evidence)
+    explanation = dict(answer["properties"]["explanation"])
+    explanation.pop("minLength")  # the pattern holds both bounds
+    max_chars = explanation.pop("maxLength")
     branches = []
     for fraud_type in types:
-        opening = f"^{fraud_type} \\(({_ACTIONS})\\): {_OWN_TEXT}"
+        pattern = _explanation_pattern(fraud_type, max_chars)
         evidence = answer["properties"]["evidence"]
         if hold_evidence:
             evidence = evidence_array_schema(events, fraud_type, max_evidence)
         properties = {
             **answer["properties"],
-            "explanation": {**answer["properties"]["explanation"], "pattern": opening},
+            "explanation": {**explanation, "pattern": pattern},
             "evidence": evidence,
             "fraud_type": {"const": fraud_type},
         }

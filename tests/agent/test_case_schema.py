@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import xgrammar
 from agent_doubles import (
     T0,
     FixedScreener,
@@ -21,7 +22,7 @@ from agent_doubles import (
     make_sequence,
 )
 
-from agent.case_schema import answerable_types, case_answer_schema
+from agent.case_schema import answerable_types, case_answer_schema, without_types
 from agent.investigator import Investigator
 from agent.prompting import VerdictPrompt
 from agent.settings import Settings
@@ -124,3 +125,26 @@ def test_v17_keeps_every_type_open_and_holds_only_the_evidence() -> None:
     assert not _valid(schema, _answer("card_testing", ["e0"]))  # a sign-up is not its kind
     # no refund to cite: the answer can only come with no evidence, which its checks send back
     assert branches["refund_abuse"]["properties"]["evidence"] == {"type": "array", "maxItems": 0}
+
+
+def test_xgrammar_as_vllm_runs_it_holds_the_closed_retry_to_its_length() -> None:
+    """The engine compiles every schema with its first request's backend, xgrammar for a plain
+    answer; xgrammar ignores a `maxLength` beside a pattern, and with its cache on (as vLLM runs
+    it) fails on a bounded repetition over 128. The pattern carries the bound, in pieces."""
+    vocab = [chr(code) for code in range(32, 127)] + ["★", "–", "…", "</s>"]
+    tokenizer = xgrammar.TokenizerInfo(vocab, stop_token_ids=[len(vocab) - 1])
+    compiler = xgrammar.GrammarCompiler(tokenizer, max_threads=8, cache_enabled=True)
+    for limit in (120, 240, 480):
+        grammar = compiler.compile_json_schema(
+            json.dumps(without_types([], {"scraping_bot"}, limit, 5)), any_whitespace=True
+        )
+        opening = "none (allow): 5★ reviews of e1–e3 … "
+        assert _starts(grammar, opening + "x" * (limit - len(opening) - 25))
+        assert not _starts(grammar, opening + "x" * (limit - len(opening)))
+        assert not _starts(grammar, "scraping_bot (block_account): 60 views in 5 minutes")
+
+
+def _starts(grammar: xgrammar.CompiledGrammar, explanation: str) -> bool:
+    """Whether `grammar` lets an answer open with `explanation` (and an `evidence` key)."""
+    start = json.dumps({"explanation": explanation, "evidence": []}, ensure_ascii=False)
+    return bool(xgrammar.GrammarMatcher(grammar).accept_string(start[:-1]))

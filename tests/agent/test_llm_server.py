@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import psutil
 import pytest
 from pydantic import BaseModel
 
+from agent.case_schema import without_types
 from agent.llm.server import LocalModelServer, ServerStartError
 from agent.settings import Settings, get_settings
 
@@ -21,6 +23,9 @@ SMALLEST_MODEL = "smollm2-135m"
 class ToyVerdict(BaseModel):
     suspicious: bool
     action: Literal["allow", "manual_review", "block_account"]
+
+
+TOY_SCHEMA = ToyVerdict.model_json_schema()
 
 
 def _port_open(port: int) -> bool:
@@ -51,29 +56,58 @@ def test_port_in_use_is_refused_before_anything_starts() -> None:
         assert server.pid is None
 
 
+def _ask(
+    server: LocalModelServer, content: str, schema: dict[str, Any], max_tokens: int
+) -> dict[str, Any]:
+    """One greedy chat completion held to `schema`: the response's first choice."""
+    response = httpx.post(
+        f"{server.base_url}/chat/completions",
+        json={
+            "model": server.model,
+            "messages": [{"role": "user", "content": content}],
+            "max_tokens": max_tokens,
+            "temperature": 0,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema},
+            },
+        },
+        timeout=300,
+    )
+    response.raise_for_status()
+    choice: dict[str, Any] = response.json()["choices"][0]
+    return choice
+
+
 @pytest.mark.llm
 def test_server_lists_model_and_answers_within_json_schema(local_llm: LocalModelServer) -> None:
     models = httpx.get(f"{local_llm.base_url}/models", timeout=10).json()
     assert [entry["id"] for entry in models["data"]] == [local_llm.model]
 
-    response = httpx.post(
-        f"{local_llm.base_url}/chat/completions",
-        json={
-            "model": local_llm.model,
-            "messages": [{"role": "user", "content": "A new account bought 9 phones. Verdict?"}],
-            "max_tokens": 60,
-            "temperature": 0,
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": "toy_verdict", "schema": ToyVerdict.model_json_schema()},
-            },
-        },
-        timeout=120,
-    )
-    response.raise_for_status()
-    choice = response.json()["choices"][0]
+    choice = _ask(local_llm, "A new account bought 9 phones. Verdict?", TOY_SCHEMA, 60)
     assert choice["finish_reason"] == "stop"
     ToyVerdict.model_validate_json(choice["message"]["content"])
+
+
+@pytest.mark.llm
+def test_the_closed_retry_holds_its_explanation_to_its_length_after_a_plain_answer(
+    local_llm: LocalModelServer,
+) -> None:
+    """The engine compiles every schema with the backend of its first structured request
+    (xgrammar, for a plain answer), which ignores a length bound beside a pattern: the closed
+    retry's schema bounds its explanation inside the pattern, so a model asked for an essay
+    still ends a valid answer within the length (the old schema ran on to the token limit)."""
+    _ask(local_llm, "A new account bought 9 phones. Verdict?", TOY_SCHEMA, 60)
+    essay = (
+        "Write a very long explanation, at least 300 words, of why a shopper who viewed 60 "
+        "items in 5 minutes is or is not a bot, as a verdict JSON object with explanation, "
+        "evidence, fraud_type, confidence and action."
+    )
+    choice = _ask(local_llm, essay, without_types([], {"scraping_bot"}, 200, 3), 300)
+    assert choice["finish_reason"] == "stop", choice["message"]["content"][-200:]
+    answer = json.loads(choice["message"]["content"])
+    assert answer["fraud_type"] != "scraping_bot"
+    assert 0 < len(answer["explanation"]) <= 200
 
 
 @pytest.mark.llm
