@@ -13,7 +13,8 @@ branch; `none` has none when the case shows a type's whole pattern. With `eviden
 (verdict_v18) the answer is free and a second turn, after it is accepted, asks only for the
 evidence of the type it named, held by `cited_evidence_schema`. With `retry_without_refuted`
 (verdict_v22) only the retry is held: `without_types` closes the types the pattern check sent
-back. The rest of the
+back (with `retry_closes_ruled_out`, verdict_v24, also every other type the case rules out). The
+rest of the
 explanation is free text: what it states is still checked after the answer. v16 and v17 are
 not the default: on held-out data both made faithfulness 0.98 but lost type accuracy and
 recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept both.
@@ -79,17 +80,30 @@ def answerable_types(
     events for (their defining kind included), and `none` unless the case shows a type's whole
     pattern (`pattern_shown`, account takeover's with `takeover`). Never empty: `none` stays
     when no fraud type is open."""
+    closed = ruled_out_types(events, by_home, extra)
     open_types = [
         fraud_type
         for fraud_type in FRAUD_TYPES
         if fraud_type != "none"
         and _ids(events, EVIDENCE_KINDS[fraud_type])
         and _ids(events, REQUIRED_KINDS.get(fraud_type, EVIDENCE_KINDS[fraud_type]))
-        and not ruled_out(fraud_type, events, by_home, extra)
+        and fraud_type not in closed
     ]
     if not open_types or not shown_patterns(events, takeover):
         return ["none", *open_types]
     return open_types
+
+
+def ruled_out_types(
+    events: list[Event], by_home: bool = False, extra: Collection[str] = ()
+) -> set[str]:
+    """The fraud types `events` rule out (`pattern_check`, with its `by_home` rule and the
+    `extra` optional rules): an answer naming one would be sent back."""
+    return {
+        fraud_type
+        for fraud_type in FRAUD_TYPES
+        if fraud_type != "none" and ruled_out(fraud_type, events, by_home, extra)
+    }
 
 
 def evidence_array_schema(

@@ -15,6 +15,7 @@ from agent.case_schema import (
     answerable_types,
     case_answer_schema,
     cited_evidence_schema,
+    ruled_out_types,
     without_types,
 )
 from agent.evidence_kinds import EVIDENCE_KINDS, REQUIRED_KINDS, kind_problems
@@ -144,6 +145,10 @@ class VerdictPrompt:
     not name the type sent back (the retry's schema closes it), so a refuted type cannot be
     named twice; the first answer's schema is unchanged (`retry_without_refuted = true`; see
     agent.case_schema.without_types)."""
+    retry_closes_ruled_out: bool = False
+    """With `retry_without_refuted`: that retry's schema closes every type the case's events
+    rule out, not only those sent back, so the retry cannot name another type the pattern check
+    would send back (`retry_closes_ruled_out = true`; see agent.case_schema.ruled_out_types)."""
     evidence_schema: bool = False
     """Each case gets its own answer schema in which every type stays open, but the evidence of
     each may hold only events of the kinds it rests on (`evidence_schema = true`)."""
@@ -200,6 +205,7 @@ class VerdictPrompt:
             check_cited_kinds=bool(options.get("check_cited_kinds", False)),
             case_schema=bool(options.get("case_schema", False)),
             retry_without_refuted=bool(options.get("retry_without_refuted", False)),
+            retry_closes_ruled_out=bool(options.get("retry_closes_ruled_out", False)),
             evidence_schema=bool(options.get("evidence_schema", False)),
             cite=_cite_template(options.get("cite_prompt"), directory),
             cite_only_unfaithful=bool(options.get("cite_only_unfaithful", False)),
@@ -223,7 +229,10 @@ class VerdictPrompt:
         `retry_without_refuted`)."""
         if refuted and self.retry_without_refuted and not self.case_schema:
             max_evidence = self.max_evidence or MAX_EVIDENCE_IDS
-            return without_types(events, refuted, self.max_explanation_chars, max_evidence)
+            closed = set(refuted)
+            if self.retry_closes_ruled_out:
+                closed |= ruled_out_types(events, self.baseline_facts, self.extra_rules)
+            return without_types(events, closed, self.max_explanation_chars, max_evidence)
         if self.case_schema:
             types = answerable_types(
                 events, self.baseline_facts, self.extra_rules, self.takeover_shown

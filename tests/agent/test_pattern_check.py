@@ -350,6 +350,32 @@ def test_from_v22_the_retry_cannot_name_the_type_sent_back(tmp_path: Path, versi
     assert verdict.is_fallback and verdict.refuted_type == "order_brushing"
 
 
+@pytest.mark.parametrize("version", ["verdict_v23", "verdict_v24"])
+def test_from_v24_the_retry_cannot_name_any_type_the_case_rules_out(
+    tmp_path: Path, version: str
+) -> None:
+    brushing = answer_json("order_brushing", "manual_review", ["e1", "e3"], 0.8,
+                           "order_brushing (manual_review): reviews (e1, e3, e5)")  # fmt: skip
+    fake = answer_json("fake_review", "manual_review", ["e1", "e3"], 0.8,
+                       "fake_review (manual_review): three reviews (e1, e3, e5)")  # fmt: skip
+    chat = ScriptedChatModel([brushing, fake])
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    # Each item bought before its review (no fake review), ratings 3★ to 5★ (no brushing).
+    customer = make_sequence(_reviews([5, 3, 4], ["i1", "i2", "i3"]))
+    verdict = asyncio.run(investigator.investigate("c1", customer))
+
+    first, retry = chat.schemas
+    assert first == VerdictPrompt.load("verdict_v23").answer_schema(customer.events)
+    validates = jsonschema.Draft202012Validator(retry).is_valid
+    assert not validates(json.loads(brushing))
+    assert validates(json.loads(fake)) == (version == "verdict_v23")
+    none = answer_json("none", "allow", ["e1"], 0.8, "none (allow): a customer's reviews (e1)")
+    assert validates(json.loads(none))
+    # The scripted server ignores the grammar: the fake_review answer is still sent back.
+    assert verdict.is_fallback and verdict.refuted_type == "fake_review"
+
+
 @pytest.mark.parametrize(("version", "calls"), [("verdict_v9", 1), ("verdict_v10", 2)])
 def test_from_v10_a_traveller_called_payment_fraud_is_asked_again(
     tmp_path: Path, version: str, calls: int
