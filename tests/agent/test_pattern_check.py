@@ -330,28 +330,8 @@ def test_an_answer_its_case_rules_out_is_asked_again_and_the_reason_is_sent(
     )
 
 
-@pytest.mark.parametrize("version", ["verdict_v21", "verdict_v22"])
-def test_from_v22_the_retry_cannot_name_the_type_sent_back(tmp_path: Path, version: str) -> None:
-    brushing = answer_json("order_brushing", "manual_review", ["e1", "e3"], 0.8,
-                           "order_brushing (manual_review): reviews (e1, e3, e5)")  # fmt: skip
-    chat = ScriptedChatModel([brushing, brushing])
-    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
-    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
-    customer = make_sequence(_reviews([5, 3, 4], ["i1", "i2", "i3"]))
-    verdict = asyncio.run(investigator.investigate("c1", customer))
-
-    first, retry = chat.schemas
-    assert first == VerdictPrompt.load("verdict_v21").answer_schema(customer.events)
-    validates = jsonschema.Draft202012Validator(retry).is_valid
-    assert validates(json.loads(brushing)) == (version == "verdict_v21")
-    none = answer_json("none", "allow", ["e1"], 0.8, "none (allow): a customer's reviews (e1)")
-    assert validates(json.loads(none))
-    # The scripted server ignores the grammar: v22's second brushing answer is still sent back.
-    assert verdict.is_fallback and verdict.refuted_type == "order_brushing"
-
-
-@pytest.mark.parametrize("version", ["verdict_v23", "verdict_v24"])
-def test_from_v24_the_retry_cannot_name_any_type_the_case_rules_out(
+@pytest.mark.parametrize("version", ["verdict_v21", "verdict_v22", "verdict_v24"])
+def test_the_retry_closes_the_type_sent_back_from_v22_and_every_ruled_out_type_from_v24(
     tmp_path: Path, version: str
 ) -> None:
     brushing = answer_json("order_brushing", "manual_review", ["e1", "e3"], 0.8,
@@ -366,10 +346,10 @@ def test_from_v24_the_retry_cannot_name_any_type_the_case_rules_out(
     verdict = asyncio.run(investigator.investigate("c1", customer))
 
     first, retry = chat.schemas
-    assert first == VerdictPrompt.load("verdict_v23").answer_schema(customer.events)
+    assert first == VerdictPrompt.load("verdict_v21").answer_schema(customer.events)
     validates = jsonschema.Draft202012Validator(retry).is_valid
-    assert not validates(json.loads(brushing))
-    assert validates(json.loads(fake)) == (version == "verdict_v23")
+    assert validates(json.loads(brushing)) == (version == "verdict_v21")
+    assert validates(json.loads(fake)) == (version != "verdict_v24")
     none = answer_json("none", "allow", ["e1"], 0.8, "none (allow): a customer's reviews (e1)")
     assert validates(json.loads(none))
     # The scripted server ignores the grammar: the fake_review answer is still sent back.
