@@ -13,9 +13,8 @@ branch; `none` has none when the case shows a type's whole pattern. With `eviden
 (verdict_v18) the answer is free and a second turn, after it is accepted, asks only for the
 evidence of the type it named, held by `cited_evidence_schema`. With `retry_without_refuted`
 (verdict_v22) only the retry is held: `without_types` closes the types the pattern check sent
-back (with `retry_closes_ruled_out`, verdict_v24, also every other type the case rules out). The
-rest of the
-explanation is free text: what it states is still checked after the answer. v16 and v17 are
+back (with `retry_closes_ruled_out`, verdict_v24, also every other type the case rules out).
+The rest of the explanation is free text: what it states is still checked after the answer. v16 and v17 are
 not the default: on held-out data both made faithfulness 0.98 but lost type accuracy and
 recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept both.
 
