@@ -14,9 +14,10 @@ branch; `none` has none when the case shows a type's whole pattern. With `eviden
 evidence of the type it named, held by `cited_evidence_schema`. With `retry_without_refuted`
 (verdict_v22) only the retry is held: `without_types` closes the types the pattern check sent
 back (with `retry_closes_ruled_out`, verdict_v24, also every other type the case rules out).
-The rest of the explanation is free text: what it states is still checked after the answer. v16 and v17 are
-not the default: on held-out data both made faithfulness 0.98 but lost type accuracy and
-recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept both.
+The rest of the explanation is free text: what it states is still checked after the answer.
+v16 and v17 are not the default: on held-out data both made faithfulness 0.98 but lost type
+accuracy and recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept
+both.
 
 The explanation's length bound is part of its pattern (`\\S.{0,n}` after the opening), not a
 `maxLength` beside it: the engine compiles every schema with the backend of its first structured
