@@ -16,18 +16,19 @@ evidence of the type it named, held by `cited_evidence_schema`. With `retry_with
 back (with `retry_closes_ruled_out`, verdict_v24, also every other type the case rules out).
 The rest of the explanation is free text: what it states is still checked after the answer.
 v16 and v17 are not the default: on held-out data both made faithfulness 0.98 but lost type
-accuracy and recall (prompts/README.md, verdict_v16 and verdict_v17); v18, the default, kept
-both.
+accuracy and recall (prompts/README.md, verdict_v16 and verdict_v17); v18, on which the
+default builds, kept both.
 
-The explanation's length bound is part of its pattern (`\\S.{0,n}` after the opening), not a
-`maxLength` beside it: the engine compiles every schema with the backend of its first structured
-request (xgrammar, for a plain answer), and xgrammar ignores a length bound that comes with a
-pattern. Served so, the closed retry's answers of v22 and v23 ran past their length until the
-token limit cut them (found 2026-12-04: prompts/README.md, verdict_v23). The opening is followed
-by text of the model's own: served with vLLM 0.32, the retry schema of v22 and v23 let through
-nothing after the bare opening (a pattern matched against the whole string, not anywhere in it
-as JSON Schema has it), and every answer under it had that bare opening for explanation
-(measured 2026-12-04; v16's and v17's runs, evidence held, did not)."""
+The explanation's length bound is part of its pattern (`\\S` and at most n characters after the
+opening, `_at_most`), not a `maxLength` beside it: the engine compiles every schema with the
+backend of its first structured request (xgrammar, for a plain answer), and xgrammar ignores a
+length bound that comes with a pattern. Served so, the closed retry's answers of v22 and v23 ran
+past their length until the token limit cut them (found 2026-12-04: prompts/README.md,
+verdict_v23). The opening is followed by text of the model's own: served with vLLM 0.32, the
+retry schema of v22 and v23 let through nothing after the bare opening (a pattern matched
+against the whole string, not anywhere in it as JSON Schema has it), and every answer under it
+had that bare opening for explanation (measured 2026-12-04; v16's and v17's runs, evidence held,
+did not)."""
 
 from __future__ import annotations
 
