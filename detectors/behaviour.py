@@ -23,6 +23,7 @@ BEHAVIOUR_SIGNALS = (
     "new_device_changes",
     "unbacked_reviews",
     "straight_bulk_buys",
+    "praised_glance_buys",
 )
 """Each higher = more like a fraud pattern:
 
@@ -39,7 +40,11 @@ BEHAVIOUR_SIGNALS = (
   before (fake reviews: no purchase behind them);
 - straight_bulk_buys: sessions in which the user bought several units of an item having
   looked at no other (reseller scalping: maximum-quantity purchases of limited items, at
-  release or one drop after another; an honest bulk order is one, or browsed)."""
+  release or one drop after another; an honest bulk order is one, or browsed);
+- praised_glance_buys: top-rated reviews of items bought at a glance (in a session in which no
+  other item was looked at, and looked at in no earlier session), per view in the history
+  (order brushing: a glance, an order, five stars, little browsing around them; an honest
+  buyer who reviews browsed first, or came back for an item considered before)."""
 MIN_VIEWS_FOR_RHYTHM = 6
 """Fewer views than this say nothing about a rhythm: machine_browsing 0."""
 VIEW_RATE_FLOOR_MINUTES = 10.0
@@ -63,6 +68,10 @@ BACKING_ACTIONS = frozenset({"add_to_cart", "checkout", "purchase"})
 SESSION_GAP_SECONDS = 1800.0
 """A pause longer than this between two events of a user starts a new session."""
 LOOKING_ACTIONS = ("view", "add_to_cart", "favorite")
+TOP_RATING = 5
+VIEW_FLOOR = 5
+"""praised_glance_buys divides by at least this many views, so that one glance and one review
+on a history of nothing else is not a share of 1."""
 
 
 def behaviour_signals(sequences: SequenceOf[Sequence] | EventColumns) -> np.ndarray:
@@ -70,6 +79,8 @@ def behaviour_signals(sequences: SequenceOf[Sequence] | EventColumns) -> np.ndar
     their EventColumns. A whole batch at once: every per-event step is a numpy operation."""
     columns = EventColumns.of(sequences)
     actions = columns.categories["action"]
+    session, sessions = _sessions(columns)
+    looked = _items_looked_at(columns, actions, session, sessions)
     signals = [
         _machine_browsing(columns, actions.isin(("view",))),
         _card_testing_pattern(columns, actions),
@@ -77,7 +88,8 @@ def behaviour_signals(sequences: SequenceOf[Sequence] | EventColumns) -> np.ndar
         _new_instrument_spend(columns, actions),
         _new_device_changes(columns, actions.isin(CHANGE_ACTIONS)),
         _unbacked_reviews(columns, actions),
-        _straight_bulk_buys(columns, actions),
+        _straight_bulk_buys(columns, actions, session, looked),
+        _praised_glance_buys(columns, actions, session, looked),
     ]
     return np.stack(signals, axis=1).reshape(columns.count, len(BEHAVIOUR_SIGNALS))
 
@@ -181,16 +193,13 @@ def _unbacked_reviews(columns: EventColumns, actions: Categories) -> np.ndarray:
     backing = np.flatnonzero(actions.isin(BACKING_ACTIONS))
     backed, first_backing = np.unique(key[backing], return_index=True)
     reviews = np.flatnonzero(actions.isin(("review",)))
-    found = np.minimum(np.searchsorted(backed, key[reviews]), max(backed.size - 1, 0))
-    is_backed = np.zeros(reviews.size, dtype=bool)
-    if backed.size:
-        is_backed = (backed[found] == key[reviews]) & (backing[first_backing[found]] < reviews)
-    unbacked = reviews[~is_backed]
+    first_backing_row = _lookup(backed, backing[first_backing], key[reviews], np.inf)
+    unbacked = reviews[first_backing_row >= reviews]
     return np.bincount(columns.seq[unbacked], minlength=columns.count).astype(np.float64)
 
 
-def _straight_bulk_buys(columns: EventColumns, actions: Categories) -> np.ndarray:
-    """Sessions with a purchase of quantity ≥ 2 in which at most one item was looked at."""
+def _sessions(columns: EventColumns) -> tuple[np.ndarray, int]:
+    """Each row's session (a pause over SESSION_GAP_SECONDS starts one), and how many."""
     ts = columns.numbers["ts"]
     order = np.lexsort((ts, columns.seq))
     seq, ordered_ts = columns.seq[order], ts[order]
@@ -198,14 +207,63 @@ def _straight_bulk_buys(columns: EventColumns, actions: Categories) -> np.ndarra
     starts[1:] = (seq[1:] != seq[:-1]) | (np.diff(ordered_ts) > SESSION_GAP_SECONDS)
     session = np.empty(order.size, dtype=np.int64)
     session[order] = np.cumsum(starts) - 1
-    sessions = int(starts.sum())
-    bulk = actions.isin(("purchase",)) & (np.nan_to_num(columns.numbers["quantity"]) >= 2)
+    return session, int(starts.sum())
+
+
+def _items_looked_at(
+    columns: EventColumns, actions: Categories, session: np.ndarray, sessions: int
+) -> np.ndarray:
+    """(sessions,) distinct items viewed, carted or favourited in each session."""
     items = columns.categories["item_id"]
     looking = actions.isin(LOOKING_ACTIONS) & (items.codes >= 0)
     width = max(len(items.values), 1)
     pairs = np.unique(session[looking] * width + items.codes[looking])
-    looked = np.bincount(pairs // width, minlength=sessions)
+    return np.bincount(pairs // width, minlength=sessions)
+
+
+def _straight_bulk_buys(
+    columns: EventColumns, actions: Categories, session: np.ndarray, looked: np.ndarray
+) -> np.ndarray:
+    """Sessions with a purchase of quantity ≥ 2 in which at most one item was looked at."""
+    sessions = looked.size
+    bulk = actions.isin(("purchase",)) & (np.nan_to_num(columns.numbers["quantity"]) >= 2)
     straight = (np.bincount(session[bulk], minlength=sessions) > 0) & (looked <= 1)
     session_seq = np.zeros(sessions, dtype=np.int64)
     session_seq[session] = columns.seq
     return np.bincount(session_seq[straight], minlength=columns.count).astype(np.float64)
+
+
+def _praised_glance_buys(
+    columns: EventColumns, actions: Categories, session: np.ndarray, looked: np.ndarray
+) -> np.ndarray:
+    """Reviews rated TOP_RATING of an item bought earlier at a glance, per max(views,
+    VIEW_FLOOR). A purchase is at a glance when its session looked at no more than one item
+    and no earlier session looked at this one (an honest buyer often carts first, buys later)."""
+    items = columns.categories["item_id"]
+    ts = columns.numbers["ts"]
+    key = columns.seq * max(len(items.values), 1) + items.codes
+    has_item = items.codes >= 0
+    looks = np.flatnonzero(actions.isin(LOOKING_ACTIONS) & has_item)
+    looks = looks[np.lexsort((ts[looks], key[looks]))]
+    looked_keys, first_look = np.unique(key[looks], return_index=True)
+    buys = np.flatnonzero(actions.isin(("purchase",)) & has_item & (looked[session] <= 1))
+    first_session = _lookup(looked_keys, session[looks[first_look]], key[buys], -1)
+    buys = buys[(first_session == session[buys]) | (first_session < 0)]
+    reviews = np.flatnonzero(
+        actions.isin(("review",)) & has_item & (columns.numbers["rating"] >= TOP_RATING)
+    )
+    buys = buys[np.lexsort((ts[buys], key[buys]))]
+    bought, first_buy = np.unique(key[buys], return_index=True)
+    bought_at = _lookup(bought, ts[buys[first_buy]], key[reviews], np.inf)
+    praised = reviews[bought_at < ts[reviews]]
+    count = np.bincount(columns.seq[praised], minlength=columns.count)
+    views = columns.counts(actions.isin(("view",)))
+    return count / np.maximum(views, VIEW_FLOOR)
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray, missing: float) -> np.ndarray:
+    """(Q,) values[i] where keys[i] == query (keys sorted and distinct), else `missing`."""
+    if keys.size == 0:
+        return np.full(query.size, missing)
+    found = np.minimum(np.searchsorted(keys, query), keys.size - 1)
+    return np.where(keys[found] == query, values[found], missing)

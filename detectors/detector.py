@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from detectors.aggregate_profile import AggregateProfile
-from detectors.base import LEGIT, BaseDetector
+from detectors.base import LEGIT, BaseDetector, threshold_for_flag_rate
 from detectors.behaviour import BEHAVIOUR_SIGNALS, behaviour_signals
 from detectors.calibration import TailCalibration, fuse_tail_probabilities
 from detectors.cases import FRAUD_TYPES
@@ -139,9 +139,10 @@ class LSTMDetector(BaseDetector):
     Every signal (worst-event and ending surprise, top-g misses, fraud-pattern signals, the
     per-user aggregates, P(fraud)) becomes a tail probability on legitimate sequences; the
     score is 1 − their Cauchy combination, so one strong signal is enough (≈ S × its p) and
-    several moderate ones add up. `threshold_` = 1 − `contamination` (the flag budget): the
-    combination's tail holds whatever the signals' dependence, so the threshold does not lean
-    on how the signals happened to co-vary in the training data.
+    several moderate ones add up. After training, `threshold_` = 1 − `contamination` (the flag
+    budget): the combination's tail holds whatever the signals' dependence, so the threshold
+    does not lean on how the signals happened to co-vary in the training data. Recalibrated on
+    the traffic it will screen, the threshold flags the budget's share of those users.
     """
 
     def __init__(
@@ -194,6 +195,9 @@ class LSTMDetector(BaseDetector):
         self.calibration_reference_: str | None = None
         """Whose legitimate users the signals were calibrated on when not the training split's
         held-out ones (see `recalibrated`)."""
+        self.fills_budget_ = False
+        """Whether the threshold flags the budget's share of the calibration users (recalibrated)
+        rather than being 1 − the budget (trained)."""
         self.history_: list[dict[str, float]] = []
         self.validation_metrics_: dict[str, float] = {}
         self.version = "lstm-unfitted"
@@ -283,12 +287,16 @@ class LSTMDetector(BaseDetector):
         return np.flatnonzero(~is_calibration), np.sort(chosen)
 
     def _calibrate(
-        self, legitimate: SequenceOf[Sequence], pooled_behaviour: np.ndarray | None = None
+        self,
+        legitimate: SequenceOf[Sequence],
+        pooled_behaviour: np.ndarray | None = None,
+        fill_budget: bool = False,
     ) -> None:
         """g, the event-surprise tail and each signal's tail from held-out legitimate data; the
         behaviour signals, which no model learned, also from the training legitimate users'
         `pooled_behaviour` (B, len(BEHAVIOUR_SIGNALS)) when given, five times the reference for
-        rare patterns. The threshold is 1 − the flag budget on the combined tail probability."""
+        rare patterns. The threshold is 1 − the flag budget on the combined tail probability,
+        or (`fill_budget`) the score that flags the budget's share of `legitimate`."""
         self.calibrations_ = {}  # every signal of this code, those added since included
         arrays = self.surprise_arrays(legitimate)
         self.top_g_ = top_g_for(arrays, self.miss_quantile)
@@ -300,8 +308,13 @@ class LSTMDetector(BaseDetector):
                 pooled = pooled_behaviour[:, BEHAVIOUR_SIGNALS.index(name)]
                 reference = np.concatenate([reference, pooled])
             self.calibrations_[name] = TailCalibration.fit(reference)
-        self.threshold_ = 1.0 - self.contamination
         scores = self.fused_scores(arrays, legitimate)
+        self.fills_budget_ = fill_budget
+        self.threshold_ = (
+            threshold_for_flag_rate(scores, self.contamination)
+            if fill_budget
+            else 1.0 - self.contamination
+        )
         self.calibration_flag_rate_ = float((scores >= self.threshold_).mean())
 
     def recalibrated(
@@ -310,8 +323,10 @@ class LSTMDetector(BaseDetector):
         """A copy with the same weights and aggregate profile whose g, event-surprise tail,
         signal tails and threshold are calibrated on `legitimate`: the legitimate users of the
         traffic it will screen (another platform, another season), described by `reference`.
-        The flag budget (default: this detector's) then holds there without retraining. Fraud
-        among them lowers recall: each one makes its pattern look ordinary."""
+        The flag budget (default: this detector's) then holds there without retraining: the
+        threshold is the score that flags that share of these users (no headroom is kept for
+        traffic unlike them: they are the traffic). Fraud among them lowers recall: each one
+        makes its pattern look ordinary, and takes a flag of the budget."""
         if len(legitimate) < MIN_CALIBRATION_USERS:
             raise ValueError(
                 f"{len(legitimate)} legitimate users to calibrate on; need ≥ "
@@ -320,7 +335,7 @@ class LSTMDetector(BaseDetector):
         detector = copy.copy(self)  # the model is shared; every calibrated part is replaced
         if flag_budget is not None:
             detector.contamination = flag_budget
-        detector._calibrate(legitimate)  # the same users: nothing else to pool
+        detector._calibrate(legitimate, fill_budget=True)  # the same users: nothing to pool
         detector.calibration_reference_ = reference
         detector.validation_metrics_ = {}  # they were the old calibration's
         detector.version = detector._content_version()
@@ -533,6 +548,7 @@ class LSTMDetector(BaseDetector):
         detector.event_tail_ = TailCalibration.from_dict(meta["calibration"]["event_surprise"])
         detector.calibration_flag_rate_ = meta["calibration"].get("held_out_flag_rate")
         detector.calibration_reference_ = meta["calibration"].get("reference")
+        detector.fills_budget_ = bool(meta["calibration"].get("fills_budget", False))
         detector.aggregate_profile_ = AggregateProfile.from_dict(
             meta["calibration"]["aggregate_profile"]
         )
@@ -576,7 +592,12 @@ class LSTMDetector(BaseDetector):
         return {
             "rule": "score = 1 - Cauchy combination of each signal's tail probability on "
             "legitimate sequences (each capped at 0.5); flagged when score >= threshold = "
-            "1 - flag_budget",
+            + (
+                "the score that flags flag_budget of the reference users"
+                if self.fills_budget_
+                else "1 - flag_budget"
+            ),
+            "fills_budget": self.fills_budget_,
             "flag_budget": self.contamination,
             "held_out_flag_rate": self.calibration_flag_rate_,
             **({"reference": self.calibration_reference_} if self.calibration_reference_ else {}),

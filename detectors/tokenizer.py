@@ -63,7 +63,7 @@ class Categories:
         return self.lookup(names.__contains__, bool)
 
 
-NUMBER_FIELDS = ("ts", "amount", "quantity")
+NUMBER_FIELDS = ("ts", "amount", "quantity", "rating")
 CATEGORY_FIELDS = (
     "action",
     "status",

@@ -17,9 +17,12 @@ from detectors.sequence_files import LoadedSequences
 from detectors.sequences import Sequence
 from evals.detector_operating import OperatingRow, OperatingTable, fitted_baselines, operating_row
 
+BASELINE_THRESHOLD_NOTE = (
+    "each baseline's threshold flags {0:.0%} of the held-out legitimate training users"
+)
 THRESHOLD_NOTE = (
-    "each baseline's threshold flags {0:.0%} of the held-out legitimate training users; the "
-    "LSTM's is a {0:.0%} combined tail probability on them (it flags less there)"
+    BASELINE_THRESHOLD_NOTE + "; the LSTM's is a {0:.0%} combined tail probability on them "
+    "(it flags less there)"
 )
 
 
@@ -124,7 +127,9 @@ def evaluate_recalibrated(
     recalibrated on the legitimate users of that simulator's train split `name` (weights
     unchanged); the baselines fitted on the same legitimate users."""
     legitimate = legitimate_only(other_train.sequences, other_train.labels)
-    fresh = lstm.recalibrated(legitimate, f"{len(legitimate)} legitimate users of {name}")
+    fresh = lstm.recalibrated(
+        legitimate, f"{len(legitimate)} legitimate users of {name}", flag_budget
+    )
     title = f"recalibrated on {name}'s legitimate users, tested on its test split"
     table = evaluate_cross_simulator(title, fresh, other_train, other_test, flag_budget, seed)
     as_trained = replace(as_trained, name=f"lstm as trained ({lstm.version})")
@@ -132,8 +137,8 @@ def evaluate_recalibrated(
     note = (
         f"{len(other_test.sequences)} test users; the LSTM's weights as trained, its signal "
         f"tails and threshold refitted on the {len(legitimate)} legitimate users of {name} "
-        f"(`fraudlens recalibrate`), the baselines fitted on them; "
-        + THRESHOLD_NOTE.format(flag_budget)
+        f"(`fraudlens recalibrate`: the threshold flags {flag_budget:.0%} of them), the "
+        f"baselines fitted on them; " + BASELINE_THRESHOLD_NOTE.format(flag_budget)
     )
     return OperatingTable(title, note, [as_trained, recalibrated, *table.rows[1:]])
 

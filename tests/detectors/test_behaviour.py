@@ -124,6 +124,38 @@ def test_straight_bulk_buys_count_sessions_of_several_units_bought_without_brows
     assert signals["straight_bulk_buys"] == [3.0, 1.0, 0.0]  # x: two items in one session
 
 
+def _review(user: str, ts: float, item: str, rating: int) -> Event:
+    return Event(user, ts, "review", item_id=item, rating=rating)
+
+
+def test_praised_glance_buys_count_top_reviews_of_items_bought_at_a_glance_per_view() -> None:
+    day = 86400.0
+    brusher = [
+        *_session("b", 0.0, ["i1"], 1),  # a glance, an order
+        _review("b", day, "i1", 5),
+        *_session("b", 3 * day, [], 1),  # straight from a link: i0
+        _review("b", 4 * day, "i0", 5),
+        _review("b", 4 * day + 60.0, "i0", 5),  # every top review of the item counts
+    ]
+    reviewer = [
+        *_session("r", 0.0, ["i1", "i2"], 1),  # browsed two items, bought i2
+        _review("r", day, "i2", 5),
+        Event("r", 2 * day, "add_to_cart", item_id="i3"),  # carted one day, bought the next
+        *_session("r", 3 * day, [], 1),
+        Event("r", 3 * day + 1.0, "purchase", item_id="i3"),
+        _review("r", 4 * day, "i3", 5),
+        *_session("r", 5 * day, ["i4"], 1),
+        _review("r", 6 * day, "i4", 4),  # not the top rating
+        _review("r", 6 * day, "i5", 5),  # reviewed before it was bought
+        *_session("r", 7 * day, ["i5"], 1),
+    ]
+    browser = [*_views("w", [30.0] * 19).events, *_session("w", day, ["new"], 1)]
+    browser.append(_review("w", 2 * day, "new", 5))
+    signals = _signals(Sequence("b", brusher), Sequence("r", reviewer), Sequence("w", browser))
+    # per max(views, 5): b viewed 1 item, r 4, w 21
+    assert signals["praised_glance_buys"] == [3 / 5, 0.0, 1 / 21]
+
+
 def test_a_batch_gives_each_sequence_its_own_signals() -> None:
     """Signals are computed over a whole batch at once: no sequence may leak into the next."""
     declines = [_pay("a", float(i), f"card:{i}", "declined") for i in range(3)]

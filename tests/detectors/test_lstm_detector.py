@@ -248,7 +248,8 @@ def test_the_ending_counts_only_where_sequences_are_whole_sessions(
 @pytest.mark.slow
 def test_recalibrated_on_another_simulators_legitimate_users_its_budget_holds_there() -> None:
     """The bundled detector (sim_v1) flags more than its 5 % budget of sim_v2's legitimate
-    users; recalibrated on sim_v2_train's, it keeps within it on sim_v2_test, same weights."""
+    users; recalibrated on sim_v2_train's, its threshold flags 5 % of those, and about as many
+    of sim_v2_test's (binomial noise on 960 users: ±1.4 points at two standard errors)."""
     from detectors.base import LEGIT
     from detectors.sequence_files import load_sequences
 
@@ -265,7 +266,9 @@ def test_recalibrated_on_another_simulators_legitimate_users_its_budget_holds_th
     def legit_flag_rate(detector: LSTMDetector) -> float:
         return float(detector.predict(test.sequences)[is_legit].mean())
 
-    assert legit_flag_rate(bundled) > 0.05 >= legit_flag_rate(fresh)
+    assert legit_flag_rate(bundled) > 0.08
+    assert fresh.fills_budget_ and fresh.calibration_flag_rate_ == pytest.approx(0.05, abs=1e-3)
+    assert legit_flag_rate(fresh) == pytest.approx(0.05, abs=0.014)
     assert fresh.model_ is bundled.model_ and fresh.version != bundled.version
     assert bundled.calibration_reference_ is None  # the original is left as it was
     with pytest.raises(ValueError, match="50 legitimate users to calibrate on; need ≥ 100"):
