@@ -30,7 +30,9 @@ from agent.render.evidence_facts import (
     reviews_unbought,
 )
 from agent.render.time_format import format_duration
+from detectors.behaviour import glance_orders
 from detectors.events import Event
+from detectors.sequences import Sequence
 
 Rule = Callable[[list[Event]], str | None]
 """Why a case cannot be a type, or None when this rule does not rule it out."""
@@ -173,6 +175,24 @@ def _browsed_before_every_order(events: list[Event]) -> str | None:
     )
 
 
+def _no_order_looks_brushed(events: list[Event]) -> str | None:
+    """Brushed orders are placed without browsing and praised with 5★, or placed again and
+    again (FORMATS.md §3): an order placed at a glance (at most one item looked at in
+    its session, the item in no earlier one; `detectors.behaviour.glance_orders`) and then rated
+    5★, or one item bought so twice. Every brushing case the bundled detector flags in sim
+    v1–v3 (train, test and hold-out splits) has one; most honest users it flags do not."""
+    glance, praised = glance_orders(Sequence("", events))
+    items = [events[index].item_id for index in glance]
+    if praised or len(set(items)) < len(items):
+        return None
+    if not glance:
+        return (
+            "no order was placed at a glance: each followed looks at other items, or at its "
+            "item in an earlier session"
+        )
+    return f"no order placed at a glance ({cite(glance)}) was rated 5★ afterwards or placed again"
+
+
 CUSTOMER_REVIEWED_ITEMS = 3
 """Different items rated before a user's reviews read as a customer's rather than a shop's
 booster's (see `_reviews_like_a_customer`)."""
@@ -280,13 +300,14 @@ OPTIONAL_RULES: dict[str, dict[str, tuple[Rule, ...]]] = {
     "browsing": {"order_brushing": (_browsed_before_every_order,)},
     "rhythm": {"scraping_bot": (_browses_like_a_person,)},
     "cards": {"payment_fraud": (_card_replaced_after_a_decline,)},
+    "glance": {"order_brushing": (_no_order_looks_brushed,)},
     "reviews": {
         "order_brushing": (_reviews_like_a_customer,),
         "fake_review": (_every_review_bought,),
     },
 }
 """Rules a prompt adds to those above by name (`check_browsing`, `check_rhythm`,
-`check_reviews`, `check_cards`)."""
+`check_reviews`, `check_cards`, `check_glance`)."""
 
 
 OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"

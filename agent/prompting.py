@@ -119,6 +119,10 @@ class VerdictPrompt:
     """With `check_pattern`: a payment_fraud answer is sent back when every payment method
     added replaced another declined minutes before and every payment bills in the user's
     home country (`check_cards = true`; see agent.pattern_check)."""
+    check_glance: bool = False
+    """With `check_pattern`: an order_brushing answer is sent back when no order was placed at
+    a glance and then rated 5★ or placed again (`check_glance = true`; see
+    agent.pattern_check)."""
     takeover_shown: bool = False
     """With `check_none`: account takeover's pattern (credentials changed soon after a login
     from a device new to a long history) counts among the shown patterns
@@ -199,6 +203,7 @@ class VerdictPrompt:
             check_rhythm=bool(options.get("check_rhythm", False)),
             check_reviews=bool(options.get("check_reviews", False)),
             check_cards=bool(options.get("check_cards", False)),
+            check_glance=bool(options.get("check_glance", False)),
             takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),
@@ -220,6 +225,7 @@ class VerdictPrompt:
             "rhythm": self.check_rhythm,
             "reviews": self.check_reviews,
             "cards": self.check_cards,
+            "glance": self.check_glance,
         }
         return tuple(name for name, on in chosen.items() if on)
 

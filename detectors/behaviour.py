@@ -41,8 +41,8 @@ BEHAVIOUR_SIGNALS = (
 - straight_bulk_buys: sessions in which the user bought several units of an item having
   looked at no other (reseller scalping: maximum-quantity purchases of limited items, at
   release or one drop after another; an honest bulk order is one, or browsed);
-- praised_glance_buys: top-rated reviews of items bought at a glance (in a session in which no
-  other item was looked at, and looked at in no earlier session), per view in the history
+- praised_glance_buys: top-rated reviews of items bought at a glance (in a session that looked
+  at one item at most, and looked at in no earlier session), per view in the history
   (order brushing: a glance, an order, five stars, little browsing around them; an honest
   buyer who reviews browsed first, or came back for an item considered before)."""
 MIN_VIEWS_FOR_RHYTHM = 6
@@ -237,28 +237,60 @@ def _praised_glance_buys(
     columns: EventColumns, actions: Categories, session: np.ndarray, looked: np.ndarray
 ) -> np.ndarray:
     """Reviews rated TOP_RATING of an item bought earlier at a glance, per max(views,
-    VIEW_FLOOR). A purchase is at a glance when its session looked at no more than one item
-    and no earlier session looked at this one (an honest buyer often carts first, buys later)."""
+    VIEW_FLOOR)."""
+    glance = _glance_purchases(columns, actions, session, looked)
+    praised = _praised_reviews(columns, actions, glance)
+    count = np.bincount(columns.seq[praised], minlength=columns.count)
+    views = columns.counts(actions.isin(("view",)))
+    return count / np.maximum(views, VIEW_FLOOR)
+
+
+def _item_keys(columns: EventColumns) -> np.ndarray:
+    """(N,) one number per (sequence, item) pair."""
     items = columns.categories["item_id"]
-    ts = columns.numbers["ts"]
-    key = columns.seq * max(len(items.values), 1) + items.codes
-    has_item = items.codes >= 0
+    return columns.seq * max(len(items.values), 1) + items.codes
+
+
+def _glance_purchases(
+    columns: EventColumns, actions: Categories, session: np.ndarray, looked: np.ndarray
+) -> np.ndarray:
+    """Rows of purchases made at a glance: in a session that looked at no more than one item,
+    of an item no earlier session looked at (an honest buyer often carts first, buys later)."""
+    ts, key = columns.numbers["ts"], _item_keys(columns)
+    has_item = columns.categories["item_id"].codes >= 0
     looks = np.flatnonzero(actions.isin(LOOKING_ACTIONS) & has_item)
     looks = looks[np.lexsort((ts[looks], key[looks]))]
     looked_keys, first_look = np.unique(key[looks], return_index=True)
     buys = np.flatnonzero(actions.isin(("purchase",)) & has_item & (looked[session] <= 1))
-    first_session = _lookup(looked_keys, session[looks[first_look]], key[buys], -1)
-    buys = buys[(first_session == session[buys]) | (first_session < 0)]
+    first_session = _lookup(looked_keys, session[looks[first_look]], key[buys], np.inf)
+    return buys[first_session >= session[buys]]  # first looked at in this session, or later
+
+
+def _praised_reviews(columns: EventColumns, actions: Categories, glance: np.ndarray) -> np.ndarray:
+    """Rows of reviews rated TOP_RATING of an item with an earlier `glance` purchase."""
+    ts, key = columns.numbers["ts"], _item_keys(columns)
     reviews = np.flatnonzero(
-        actions.isin(("review",)) & has_item & (columns.numbers["rating"] >= TOP_RATING)
+        actions.isin(("review",))
+        & (columns.categories["item_id"].codes >= 0)
+        & (columns.numbers["rating"] >= TOP_RATING)
     )
-    buys = buys[np.lexsort((ts[buys], key[buys]))]
-    bought, first_buy = np.unique(key[buys], return_index=True)
-    bought_at = _lookup(bought, ts[buys[first_buy]], key[reviews], np.inf)
-    praised = reviews[bought_at < ts[reviews]]
-    count = np.bincount(columns.seq[praised], minlength=columns.count)
-    views = columns.counts(actions.isin(("view",)))
-    return count / np.maximum(views, VIEW_FLOOR)
+    glance = glance[np.lexsort((ts[glance], key[glance]))]
+    bought, first_buy = np.unique(key[glance], return_index=True)
+    bought_at = _lookup(bought, ts[glance[first_buy]], key[reviews], np.inf)
+    return reviews[bought_at < ts[reviews]]
+
+
+def glance_orders(sequence: Sequence) -> tuple[list[int], list[int]]:
+    """Positions in one user's time-ordered `sequence` of the purchases made at a glance and
+    of the reviews rated TOP_RATING of items so bought (see praised_glance_buys): the orders
+    that look brushed, for the agent's pattern check."""
+    columns = EventColumns.from_sequences([sequence])
+    actions = columns.categories["action"]
+    session, sessions = _sessions(columns)
+    glance = _glance_purchases(
+        columns, actions, session, _items_looked_at(columns, actions, session, sessions)
+    )
+    return sorted(glance.tolist()), sorted(_praised_reviews(columns, actions, glance).tolist())
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, query: np.ndarray, missing: float) -> np.ndarray:

@@ -190,6 +190,52 @@ def test_with_check_reviews_a_customers_varied_ratings_are_no_brushing() -> None
         assert ruled_out("order_brushing", booster, extra=["reviews"]) == []
 
 
+def test_with_check_glance_brushing_needs_an_order_at_a_glance_then_praised_or_repeated() -> None:
+    day = 86400
+    praised = _reviews([5], ["i1"])  # bought straight away, 5★ a day later
+    repeated = [{"ts": T0 + day * d, "action": "purchase", "item_id": "i1"} for d in (0, 2)]
+    for records in (praised, repeated):
+        assert ruled_out("order_brushing", make_sequence(records).events, extra=["glance"]) == []
+    unpraised = make_sequence([*praised[:1], {**praised[1], "rating": None}]).events
+    assert ruled_out("order_brushing", unpraised) == []  # only with the glance rule
+    assert ruled_out("order_brushing", unpraised, extra=["glance"]) == [
+        "no order placed at a glance (e0) was rated 5★ afterwards or placed again"
+    ]
+    considered = [
+        {"ts": T0, "action": "add_to_cart", "item_id": "i1"},  # carted one day,
+        {"ts": T0 + day, "action": "purchase", "item_id": "i1"},  # bought the next
+        {"ts": T0 + 2 * day, "action": "review", "item_id": "i1", "rating": 5},
+    ]
+    browsed = [{"ts": T0 - 60 + i, "action": "view", "item_id": f"i{i + 2}"} for i in range(2)]
+    browsed += praised  # two other items looked at first: shopping, not a glance
+    for records in (considered, browsed):
+        (reason,) = ruled_out("order_brushing", make_sequence(records).events, extra=["glance"])
+        assert reason.startswith("no order was placed at a glance")
+
+
+@pytest.mark.parametrize("name", ["sim_v1_train", "sim_v2_test", "sim_v3_holdout"])
+def test_the_glance_rule_keeps_every_brushing_case_the_detector_flags(name: str) -> None:
+    """The pattern check sees flagged cases only: it must keep every flagged brusher (those it
+    rules out are ring accounts whose one order was never reviewed), and it clears at least
+    half of the honest users the detector flags that bought something."""
+    from detectors.detector import load_detector
+    from detectors.sequences import Sequence
+
+    cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
+    flags = load_detector().predict([Sequence(c.case_id, c.events) for c in cases])
+    flagged = [case for case, flag in zip(cases, flags, strict=True) if flag]
+    brushing = [c for c in flagged if c.fraud_type == "order_brushing"]
+    assert len(brushing) >= 13
+    assert [
+        c.case_id for c in brushing if ruled_out(c.fraud_type, c.events, extra=["glance"])
+    ] == []
+    buyers = [
+        c for c in flagged if not c.is_fraud and any(e.action == "purchase" for e in c.events)
+    ]
+    cleared = [c for c in buyers if ruled_out("order_brushing", c.events, extra=["glance"])]
+    assert len(cleared) >= len(buyers) // 2
+
+
 def test_with_check_reviews_a_buyers_own_reviews_are_no_fake_reviews() -> None:
     buyer = make_sequence(_reviews([5, 3], ["i1", "i2"])).events
     (reason,) = ruled_out("fake_review", buyer, extra=["reviews"])

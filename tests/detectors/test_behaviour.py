@@ -136,6 +136,7 @@ def test_praised_glance_buys_count_top_reviews_of_items_bought_at_a_glance_per_v
         *_session("b", 3 * day, [], 1),  # straight from a link: i0
         _review("b", 4 * day, "i0", 5),
         _review("b", 4 * day + 60.0, "i0", 5),  # every top review of the item counts
+        *_session("b", 5 * day, ["i0"], 1),  # a look after the first order changes nothing
     ]
     reviewer = [
         *_session("r", 0.0, ["i1", "i2"], 1),  # browsed two items, bought i2
@@ -152,7 +153,7 @@ def test_praised_glance_buys_count_top_reviews_of_items_bought_at_a_glance_per_v
     browser = [*_views("w", [30.0] * 19).events, *_session("w", day, ["new"], 1)]
     browser.append(_review("w", 2 * day, "new", 5))
     signals = _signals(Sequence("b", brusher), Sequence("r", reviewer), Sequence("w", browser))
-    # per max(views, 5): b viewed 1 item, r 4, w 21
+    # per max(views, 5): b viewed 2 items, r 4, w 21
     assert signals["praised_glance_buys"] == [3 / 5, 0.0, 1 / 21]
 
 
