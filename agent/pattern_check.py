@@ -12,6 +12,7 @@ answer its own case refutes."""
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Callable, Collection
 from itertools import pairwise
 
@@ -179,11 +180,11 @@ def _no_order_looks_brushed(events: list[Event]) -> str | None:
     """Brushed orders are placed without browsing and praised with 5★, or placed again and
     again (FORMATS.md §3): an order placed at a glance (at most one item looked at in
     its session, the item in no earlier one; `detectors.behaviour.glance_orders`) and then rated
-    5★, or one item bought so twice. Every brushing case the bundled detector flags in sim
+    5★, or of an item bought more than once. Every brushing case the bundled detector flags in sim
     v1–v3 (train, test and hold-out splits) has one; most honest users it flags do not."""
     glance, praised = glance_orders(Sequence("", events))
-    items = [events[index].item_id for index in glance]
-    if praised or len(set(items)) < len(items):
+    bought = Counter(event.item_id for event in events if event.action == "purchase")
+    if praised or any(bought[events[index].item_id] > 1 for index in glance):
         return None
     if not glance:
         return (
