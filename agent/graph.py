@@ -30,6 +30,7 @@ CHECKPOINTED_TYPES: list[tuple[str, ...]] = [
     ("detectors.scores", "SequenceScore"),
     ("detectors.scores", "EventSurprise"),
     ("agent.render.case", "RenderedCase"),
+    ("agent.linked_accounts", "LinkedAccounts"),
     ("agent.state", "SimilarCaseRef"),
     ("agent.verdict", "ModelAnswer"),
     ("agent.verdict", "Verdict"),

@@ -91,13 +91,9 @@ def investigate(
     detector = load_detector_or_exit(model or settings.detector_dir)
     scores = detector.explain(loaded.sequences)
     case_ids = loaded.case_ids or [sequence.user_id for sequence in loaded.sequences]
-    from agent.investigator import FlaggedCase
+    from agent.investigator import flagged_in_batch
 
-    cases = [
-        FlaggedCase(case_id, sequence, score)
-        for case_id, sequence, score in zip(case_ids, loaded.sequences, scores, strict=True)
-        if score.flagged
-    ]
+    cases = flagged_in_batch(case_ids, loaded.sequences, scores)
     typer.echo(
         f"{file}: {len(scores)} users screened by {detector.version}, {len(cases)} flagged "
         f"({len(cases) / len(scores):.1%})",

@@ -25,6 +25,7 @@ from agent.context import Context, Screener
 from agent.fallback import failed_verdict
 from agent.fewshot import FewShotLibrary, SimilarCase, library_path
 from agent.graph import build_graph, checkpoint_serializer
+from agent.linked_accounts import LinkedAccounts, link_accounts
 from agent.llm.client import ChatModel
 from agent.llm.endpoint import ModelServerDown
 from agent.policy import RiskPolicy
@@ -47,6 +48,20 @@ class FlaggedCase:
     case_id: str
     sequence: Sequence
     score: SequenceScore
+    links: LinkedAccounts | None = None
+    """What the user shares with the other accounts of its batch (`flagged_in_batch`)."""
+
+
+def flagged_in_batch(
+    case_ids: SequenceOf[str], sequences: SequenceOf[Sequence], scores: SequenceOf[SequenceScore]
+) -> list[FlaggedCase]:
+    """The flagged users of one screened batch, each with its links to the batch's accounts."""
+    links = link_accounts(sequences)
+    return [
+        FlaggedCase(case_id, sequence, score, link)
+        for case_id, sequence, score, link in zip(case_ids, sequences, scores, links, strict=True)
+        if score.flagged
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,19 +195,27 @@ class Investigator:
     # --- investigations ---
 
     async def investigate(
-        self, case_id: str, sequence: Sequence, score: SequenceScore | None = None
+        self,
+        case_id: str,
+        sequence: Sequence,
+        score: SequenceScore | None = None,
+        links: LinkedAccounts | None = None,
     ) -> Verdict:
         """One verdict; model failures give the `manual_review` fallback, never an exception."""
-        verdict, _ = await self._decide(case_id, sequence, score)
+        verdict, _ = await self._decide(case_id, sequence, score, links)
         return verdict
 
     async def _decide(
-        self, case_id: str, sequence: Sequence, score: SequenceScore | None
+        self,
+        case_id: str,
+        sequence: Sequence,
+        score: SequenceScore | None,
+        links: LinkedAccounts | None = None,
     ) -> tuple[Verdict, bool]:
         """The verdict, and whether it is one the checkpoint database already held."""
         if not sequence.events:
             raise ValueError(f"case {case_id}: sequence has 0 events; need ≥ 1")
-        fingerprint = self._fingerprint(sequence, score)
+        fingerprint = self._fingerprint(sequence, score, links)
         config = _thread(case_id)
         async with self._graph() as graph:
             snapshot = await graph.aget_state(config)
@@ -207,7 +230,11 @@ class Investigator:
                 if isinstance(verdict, Verdict) and not verdict.is_fallback:
                     return verdict, True
             fresh = InputState(
-                case_id=case_id, sequence=sequence, score=score, fingerprint=fingerprint
+                case_id=case_id,
+                sequence=sequence,
+                score=score,
+                links=links,
+                fingerprint=fingerprint,
             )
             return _verdict(await graph.ainvoke(fresh, config, context=self.context)), False
 
@@ -284,7 +311,9 @@ class Investigator:
 
     async def _investigate_kept(self, case: FlaggedCase) -> Investigated:
         try:
-            verdict, reused = await self._decide(case.case_id, case.sequence, case.score)
+            verdict, reused = await self._decide(
+                case.case_id, case.sequence, case.score, case.links
+            )
         except Exception as error:  # a bug must not drop the case; it is recorded
             verdict = failed_verdict(
                 case.case_id, case.sequence.user_id, case.score, error, self.context
@@ -302,8 +331,10 @@ class Investigator:
         async with checkpoint_db.connected(self._checkpoint_path) as connection:
             yield build_graph(AsyncSqliteSaver(connection, serde=checkpoint_serializer()))
 
-    def _fingerprint(self, sequence: Sequence, score: SequenceScore | None) -> str:
-        identity = {
+    def _fingerprint(
+        self, sequence: Sequence, score: SequenceScore | None, links: LinkedAccounts | None
+    ) -> str:
+        identity: dict[str, Any] = {
             "events": [event.to_record() for event in sequence.events],
             "score": [score.score, score.flagged] if score is not None else None,
             "type_guess": score.fraud_type_probs if score is not None else None,
@@ -313,6 +344,8 @@ class Investigator:
             "detector": self.context.detector_version,
             "policy": self.context.policy.model_dump(mode="json"),
         }
+        if links and self.context.prompt.linked_accounts:  # else the prompt does not see them
+            identity["links"] = [links.shared, links.coupon_accounts, links.their_coupons]
         encoded = json.dumps(identity, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()
 

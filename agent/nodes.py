@@ -19,6 +19,7 @@ from agent.fallback import (
     shown_type_guess,
 )
 from agent.grounding import copied_text_problems, grounding_problems, without_opening
+from agent.linked_accounts import LinkedAccounts
 from agent.llm.client import ChatMessage
 from agent.pattern_check import pattern_problems
 from agent.pattern_shown import (
@@ -28,7 +29,7 @@ from agent.pattern_shown import (
     the_one_shown,
 )
 from agent.policy import PolicyInput
-from agent.prompting import FewShotExample
+from agent.prompting import FewShotExample, VerdictPrompt
 from agent.render import case as render
 from agent.render.case import RenderedCase
 from agent.state import ApprovalDecision, SimilarCaseRef, State, run_defaults
@@ -58,10 +59,17 @@ async def screen_sequence(state: State, runtime: Runtime[Context]) -> dict[str, 
     return update
 
 
+def shown_links(state: State, prompt: VerdictPrompt) -> LinkedAccounts | None:
+    """The case's links to other accounts of its batch, for prompts that show them."""
+    return state.links if prompt.linked_accounts else None
+
+
 def render_case(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """The sequence as compact text for the model (facts, then the timeline with event ids)."""
-    options = runtime.context.render_options
-    return {"rendered": render.render_case(state.sequence, state.score, options)}
+    context = runtime.context
+    links = shown_links(state, context.prompt)
+    rendered = render.render_case(state.sequence, state.score, context.render_options, links)
+    return {"rendered": rendered}
 
 
 def opening_messages(
@@ -165,7 +173,7 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         if prompt.check_cited_kinds:
             problems += cited_kind_problems(answer.fraud_type, answer.evidence, events)
         if prompt.check_none:
-            shown = shown_patterns(events, prompt.takeover_shown)
+            shown = shown_patterns(events, prompt.takeover_shown, shown_links(state, prompt))
             problems += none_problems(answer.fraud_type, shown)
             if prompt.name_shown_patterns:
                 problems = naming_shown_patterns(
@@ -196,7 +204,8 @@ def _refuted_with_nothing_shown(
     pattern (prompts with `clear_refuted`): the model's only claim is contradicted."""
     if not (context.prompt.clear_refuted and refuted and state.answer is not None):
         return None
-    if shown_patterns(state.sequence.events, context.prompt.takeover_shown):
+    prompt = context.prompt
+    if shown_patterns(state.sequence.events, prompt.takeover_shown, shown_links(state, prompt)):
         return None
     return state.answer.fraud_type
 
@@ -306,7 +315,9 @@ def fallback_guess(state: State, context: Context) -> tuple[FraudType, float, st
         return "none", 0.0, refuted_explanation(reason, state.refuted_type)
     shown = None
     if context.prompt.trust_shown_pattern:
-        shown = the_one_shown(shown_patterns(state.sequence.events, context.prompt.takeover_shown))
+        prompt = context.prompt
+        links = shown_links(state, prompt)
+        shown = the_one_shown(shown_patterns(state.sequence.events, prompt.takeover_shown, links))
     if shown is not None:
         fraud_type, confidence, basis = shown_type_guess(state.score, *shown)
         return fraud_type, confidence, fallback_explanation(reason, basis)

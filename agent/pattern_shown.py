@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agent.linked_accounts import LinkedAccounts, linked_coupons
 from agent.pattern_check import OR_NONE
 from agent.render.evidence_facts import (
     ADDRESS_ACTIONS,
@@ -158,12 +159,17 @@ WITH_TAKEOVER: dict[str, Shown] = {
 """The same with account takeover's (prompts with `takeover_shown`)."""
 
 
-def shown_patterns(events: list[Event], takeover: bool = False) -> dict[str, str]:
+def shown_patterns(
+    events: list[Event], takeover: bool = False, links: LinkedAccounts | None = None
+) -> dict[str, str]:
     """The types whose pattern `events` show, each with what shows it (`takeover`: account
-    takeover's too)."""
+    takeover's too; `links`: promo abuse's across the accounts of the batch, a coupon redeemed
+    by this account and one sharing its device or ip)."""
     table = WITH_TAKEOVER if takeover else SHOWN_BY
-    found = ((fraud_type, shows(events)) for fraud_type, shows in table.items())
-    return {fraud_type: reason for fraud_type, reason in found if reason is not None}
+    found = {fraud_type: shows(events) for fraud_type, shows in table.items()}
+    if found["promo_abuse"] is None:
+        found["promo_abuse"] = linked_coupons(links, events)
+    return {fraud_type: reason for fraud_type, reason in found.items() if reason is not None}
 
 
 def _describe(shown: dict[str, str]) -> str:

@@ -123,6 +123,11 @@ class VerdictPrompt:
     """With `check_pattern`: an order_brushing answer is sent back when no order was placed at
     a glance and then rated 5★ or placed again (`check_glance = true`; see
     agent.pattern_check)."""
+    linked_accounts: bool = False
+    """The case's links to other accounts of its batch (a shared device or ip, coupons they
+    both redeemed) are shown among the evidence facts, and with `check_none` a coupon redeemed
+    by linked accounts shows promo abuse's whole pattern (`linked_accounts = true`; see
+    agent.linked_accounts)."""
     takeover_shown: bool = False
     """With `check_none`: account takeover's pattern (credentials changed soon after a login
     from a device new to a long history) counts among the shown patterns
@@ -204,6 +209,7 @@ class VerdictPrompt:
             check_reviews=bool(options.get("check_reviews", False)),
             check_cards=bool(options.get("check_cards", False)),
             check_glance=bool(options.get("check_glance", False)),
+            linked_accounts=bool(options.get("linked_accounts", False)),
             takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.linked_accounts import LinkedAccounts
 from agent.llm.client import ChatMessage
 from agent.render.case import RenderedCase
 from agent.verdict import FraudType, ModelAnswer, RiskAction, Verdict
@@ -24,6 +25,9 @@ class InputState:
     """The user's time-ordered, deduplicated events; event ids are positions in it."""
     score: SequenceScore | None = None
     """The detector's output; None makes the graph screen the sequence first."""
+    links: LinkedAccounts | None = None
+    """What the user shares with the other accounts of the batch it was screened in (shown by
+    prompts with `linked_accounts`); None: screened alone."""
     fingerprint: str = ""
     """Identifies the input and the model/prompt; a stored result for another one is not reused."""
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence as SequenceOf
 from dataclasses import dataclass
 
 from agent.investigator import FlaggedCase, Investigated, Investigator, ModelSupervisor
+from agent.linked_accounts import link_accounts
 from agent.policy import RiskPolicy
 from detectors.cases import Case
 from detectors.rules import RuleDetector
@@ -77,16 +78,20 @@ async def solve_cases(
     the model-server restart through `supervisor`). A case whose investigation raised is
     recorded with its error and no verdict, and run again on resume. `type_guess` changes the
     detector type guess the model sees (the perturbation eval); the baselines see it as scored.
+    Every case is linked to the accounts of the whole set (`agent.linked_accounts`), as a
+    screened batch, whether or not it is run this time.
     """
     finished = {record.case_id for record in run.read_cases() if record.error is None}
+    sequences = {case.case_id: case_sequence(case) for case in cases}
+    links = dict(zip(sequences, link_accounts(list(sequences.values())), strict=True))
     pending = [case for case in cases if case.case_id not in finished]
     screened: dict[str, CaseRecord] = {}
     flagged: list[FlaggedCase] = []
     for start in range(0, len(pending), SCREEN_BATCH):
         batch = pending[start : start + SCREEN_BATCH]
-        sequences = [case_sequence(case) for case in batch]
+        in_batch = [sequences[case.case_id] for case in batch]
         for case, sequence, score in zip(
-            batch, sequences, investigator.screen(sequences), strict=True
+            batch, in_batch, investigator.screen(in_batch), strict=True
         ):
             record = _screened_record(case, sequence, score, baselines)
             if not score.flagged:
@@ -96,7 +101,7 @@ async def solve_cases(
             screened[case.case_id] = record.model_copy(
                 update={"type_guess_shown": shown_guess(shown)}
             )
-            flagged.append(FlaggedCase(case.case_id, sequence, shown))
+            flagged.append(FlaggedCase(case.case_id, sequence, shown, links[case.case_id]))
 
     def write(result: Investigated) -> None:
         record = screened[result.case.case_id]

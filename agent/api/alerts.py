@@ -15,6 +15,7 @@ from agent.api.sequences_in import one_user_sequence, parse_records
 from agent.api.store import Store
 from agent.case_chat.tools import load_case_sequence
 from agent.investigator import FlaggedCase, Investigated, Investigator
+from agent.linked_accounts import link_accounts
 from agent.settings import Settings
 from agent.verdict import Verdict
 from detectors.events import parse_event
@@ -116,11 +117,13 @@ class AlertService:
         waiting = len(alerts)
         self.metrics.queue_depth.inc(waiting)
         try:
-            scores = await self.screening.score([sequence for _, sequence in alerts])
+            sequences = [sequence for _, sequence in alerts]
+            scores = await self.screening.score(sequences)
             alert_of: dict[str, str] = {}
             cases = []
-            for (alert_id, sequence), score in zip(alerts, scores, strict=True):
-                case = FlaggedCase(self._investigation_id(alert_id), sequence, score)
+            links = link_accounts(sequences)
+            for (alert_id, sequence), score, link in zip(alerts, scores, links, strict=True):
+                case = FlaggedCase(self._investigation_id(alert_id), sequence, score, link)
                 alert_of[case.case_id] = alert_id
                 cases.append(case)
 

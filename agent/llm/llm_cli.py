@@ -161,14 +161,10 @@ def bench_prompt(
 
 def _flagged_cases(path: Path, fmt: str, detector: LSTMDetector) -> list[FlaggedCase]:
     """The users of `path` that `detector` flags, with their scores (case ids for case files)."""
-    from agent.investigator import FlaggedCase
+    from agent.investigator import flagged_in_batch
     from detectors.cli_input import load_or_exit
 
     loaded = load_or_exit(path, fmt)
     scores = detector.explain(loaded.sequences)
     ids = loaded.case_ids or [sequence.user_id for sequence in loaded.sequences]
-    return [
-        FlaggedCase(case_id, sequence, score)
-        for case_id, sequence, score in zip(ids, loaded.sequences, scores, strict=True)
-        if score.flagged
-    ]
+    return flagged_in_batch(ids, loaded.sequences, scores)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agent.linked_accounts import LinkedAccounts, describe_links
 from agent.render.evidence_facts import describe_evidence, describe_evidence_v2
 from agent.render.facts import brief_facts, compact_brief_facts, describe_facts, event_id
 from agent.render.masking import mask_instrument, mask_ip
@@ -321,9 +322,13 @@ def _tokens(blocks: list[_Block]) -> int:
 
 
 def render_case(
-    sequence: Sequence, score: SequenceScore | None = None, options: RenderOptions | None = None
+    sequence: Sequence,
+    score: SequenceScore | None = None,
+    options: RenderOptions | None = None,
+    links: LinkedAccounts | None = None,
 ) -> RenderedCase:
-    """Deterministic: the same sequence and score always give the same text."""
+    """Deterministic: the same sequence, score and `links` (what the user shares with other
+    accounts of its batch, facts added to `evidence_facts_v2`) always give the same text."""
     options = options or RenderOptions()
     events = sequence.events
     if not events:
@@ -358,7 +363,10 @@ def render_case(
         instruction_like=instruction_like,
         type_estimate=estimate[0] if estimate else NO_TYPE_ESTIMATE,
         evidence_facts=describe_evidence(events),
-        evidence_facts_v2=describe_evidence_v2(events, options.baseline_facts),
+        evidence_facts_v2=[
+            *describe_evidence_v2(events, options.baseline_facts),
+            *describe_links(links, events),
+        ],
         header="\n".join(header),
         brief_facts=brief_facts(events),
         timeline="\n".join(timeline),
