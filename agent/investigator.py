@@ -142,6 +142,7 @@ class Investigator:
             token_budget=min(settings.render_token_budget, case_budget),
             compact_timeline=prompt.compact_timeline,
             baseline_facts=prompt.baseline_facts,
+            refunds_by_order=prompt.refunds_by_order,
         )
         self.context = Context(
             chat=chat_model,
@@ -155,6 +156,7 @@ class Investigator:
                 token_budget=EXAMPLE_TOKEN_BUDGET,
                 compact_timeline=prompt.compact_timeline,
                 baseline_facts=prompt.baseline_facts,
+                refunds_by_order=prompt.refunds_by_order,
             ),
             few_shot_k=settings.few_shot_k,
             max_tokens=settings.llm_max_tokens,

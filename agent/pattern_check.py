@@ -28,6 +28,7 @@ from agent.render.evidence_facts import (
     home_country,
     near_copied_reviews,
     positions,
+    refunded_orders,
     reviews_unbought,
 )
 from agent.render.time_format import format_duration
@@ -297,18 +298,30 @@ BY_HOME_COUNTRY: dict[str, tuple[Rule, ...]] = {
     "payment_fraud": (_PAYS, _no_payment_risk(home_country)),
 }
 """The same, a card foreign when unlike the user's home country (prompts with `baseline_facts`)."""
+
+
+def _refunds_of_one_order(events: list[Event]) -> str | None:
+    """Refund abuse repeats purchase → refund cycles: refunds of one order (a request and the
+    return of the same item) are one refund, not a pattern."""
+    orders = refunded_orders(events)
+    if len(orders) != 1 or len(orders[0]) < 2:
+        return None  # none or one refund event: the refunds-or-returns floor already says so
+    return f"refunds or returns of only 1 order ({cite(orders[0])}; the pattern needs 2 or more)"
+
+
 OPTIONAL_RULES: dict[str, dict[str, tuple[Rule, ...]]] = {
     "browsing": {"order_brushing": (_browsed_before_every_order,)},
     "rhythm": {"scraping_bot": (_browses_like_a_person,)},
     "cards": {"payment_fraud": (_card_replaced_after_a_decline,)},
     "glance": {"order_brushing": (_no_order_looks_brushed,)},
+    "orders": {"refund_abuse": (_refunds_of_one_order,)},
     "reviews": {
         "order_brushing": (_reviews_like_a_customer,),
         "fake_review": (_every_review_bought,),
     },
 }
 """Rules a prompt adds to those above by name (`check_browsing`, `check_rhythm`,
-`check_reviews`, `check_cards`, `check_glance`)."""
+`check_reviews`, `check_cards`, `check_glance`, `refunds_by_order`)."""
 
 
 OR_NONE = "or none (allow, or monitor when something is unusual) when no pattern fits"

@@ -123,6 +123,10 @@ class VerdictPrompt:
     """With `check_pattern`: an order_brushing answer is sent back when no order was placed at
     a glance and then rated 5★ or placed again (`check_glance = true`; see
     agent.pattern_check)."""
+    refunds_by_order: bool = False
+    """Refunds counted by the order they refund, a request and its return once: in the refund
+    fact, and with `check_pattern` refund_abuse needs refunds of two orders or more
+    (`refunds_by_order = true`; see `RenderOptions.refunds_by_order`, agent.pattern_check)."""
     linked_accounts: bool = False
     """The case's links to other accounts of its batch (a shared device or ip, coupons they
     both redeemed) are shown among the evidence facts, and with `check_none` a coupon redeemed
@@ -209,6 +213,7 @@ class VerdictPrompt:
             check_reviews=bool(options.get("check_reviews", False)),
             check_cards=bool(options.get("check_cards", False)),
             check_glance=bool(options.get("check_glance", False)),
+            refunds_by_order=bool(options.get("refunds_by_order", False)),
             linked_accounts=bool(options.get("linked_accounts", False)),
             takeover_shown=bool(options.get("takeover_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
@@ -232,6 +237,7 @@ class VerdictPrompt:
             "reviews": self.check_reviews,
             "cards": self.check_cards,
             "glance": self.check_glance,
+            "orders": self.refunds_by_order,
         }
         return tuple(name for name, on in chosen.items() if on)
 

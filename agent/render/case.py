@@ -73,6 +73,9 @@ class RenderOptions:
     not where they were at the payment (a traveller paying abroad with the card of home is
     not a foreign card); the browsing rhythm in the busiest session, not over days between
     visits (which make every history look irregular)."""
+    refunds_by_order: bool = False
+    """The refund fact counts refunded orders, and each order's amount once (a refund request
+    and the return of the same item are one refund)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +367,7 @@ def render_case(
         type_estimate=estimate[0] if estimate else NO_TYPE_ESTIMATE,
         evidence_facts=describe_evidence(events),
         evidence_facts_v2=[
-            *describe_evidence_v2(events, options.baseline_facts),
+            *describe_evidence_v2(events, options.baseline_facts, options.refunds_by_order),
             *describe_links(links, events),
         ],
         header="\n".join(header),

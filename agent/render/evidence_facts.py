@@ -184,7 +184,18 @@ def purchase_facts(events: list[Event]) -> list[str]:
     return facts
 
 
-def refund_facts(events: list[Event]) -> list[str]:
+def refunded_orders(events: list[Event]) -> list[list[int]]:
+    """The refund events grouped by the order they refund: a refund request and the return of
+    the same item are one refund (an event naming no item is an order of its own)."""
+    orders: dict[str | int, list[int]] = {}
+    for index in positions(events, lambda e: e.action in REFUND_ACTIONS):
+        orders.setdefault(events[index].item_id or index, []).append(index)
+    return list(orders.values())
+
+
+def refund_facts(events: list[Event], by_order: bool = False) -> list[str]:
+    """Refund requests and returns against purchases; `by_order`: the amount refunded counts
+    each refunded order once, and the line says how many orders were refunded."""
     refunds = positions(events, lambda e: e.action in REFUND_ACTIONS)
     if not refunds:
         return []
@@ -193,6 +204,9 @@ def refund_facts(events: list[Event]) -> list[str]:
     returns = [i for i in refunds if events[i].action == "return"]
     bought = sum(events[i].amount or 0.0 for i in purchases)
     refunded = sum(events[i].amount or 0.0 for i in refunds)
+    orders = refunded_orders(events)
+    if by_order:
+        refunded = sum(max(events[i].amount or 0.0 for i in order) for order in orders)
     price = {events[i].item_id: events[i].amount for i in purchases if events[i].item_id}
     above = [i for i in refunds if _above_price(events[i], price.get(events[i].item_id))]
     parts = [
@@ -200,8 +214,10 @@ def refund_facts(events: list[Event]) -> list[str]:
         for name, ids in (("refund requests", requests), ("returns", returns))
         if ids
     ]
+    plural = "s" if len(orders) != 1 else ""
+    refunded_what = f" of {len(orders)} order{plural}" if by_order else ""
     line = (
-        f"refunds: {', '.join(parts)} after {len(purchases)} purchases; "
+        f"refunds: {', '.join(parts)}{refunded_what} after {len(purchases)} purchases; "
         f"refunded {_money(refunded)} of {_money(bought)} bought"
     )
     if above:
@@ -425,14 +441,19 @@ def describe_evidence(events: list[Event]) -> list[str]:
     return [fact for describe in EVIDENCE_FACTS for fact in describe(events)]
 
 
-def describe_evidence_v2(events: list[Event], baseline: bool = False) -> list[str]:
+def describe_evidence_v2(
+    events: list[Event], baseline: bool = False, refunds_by_order: bool = False
+) -> list[str]:
     """`describe_evidence` plus the largest payment and its context (`payment_risk_facts`),
     placed after the purchase facts: what `verdict_v4` shows. With `baseline`, the payment
-    and browsing facts are measured against the user's usual behaviour (`verdict_v10`)."""
+    and browsing facts are measured against the user's usual behaviour (`verdict_v10`); with
+    `refunds_by_order`, refunds are counted by the order they refund (`verdict_v26`)."""
     facts = []
     for describe in EVIDENCE_FACTS:
         if baseline and describe is browsing_facts:
             facts += browsing_facts(events, by_session=True)
+        elif describe is refund_facts:
+            facts += refund_facts(events, by_order=refunds_by_order)
         else:
             facts += describe(events)
         if describe is purchase_facts:

@@ -15,6 +15,7 @@ from agent_doubles import T0, FixedScreener, ScriptedChatModel, answer_json, mak
 from agent.investigator import Investigator
 from agent.pattern_check import RULED_OUT_BY, ruled_out
 from agent.prompting import VerdictPrompt
+from agent.render.evidence_facts import refund_facts
 from agent.settings import Settings
 from detectors.cases import FRAUD_TYPES
 from detectors.loading import read_cases
@@ -234,6 +235,50 @@ def test_the_glance_rule_keeps_every_brushing_case_the_detector_flags(name: str)
     ]
     cleared = [c for c in buyers if ruled_out("order_brushing", c.events, extra=["glance"])]
     assert len(cleared) >= len(buyers) // 2
+
+
+def _refunded(items: list[str]) -> list[dict[str, object]]:
+    """A purchase of each distinct item, then a refund request and a return per item listed."""
+    bought = [
+        {"ts": T0 + i, "action": "purchase", "item_id": item, "amount": 20.0}
+        for i, item in enumerate(dict.fromkeys(items))
+    ]
+    refunds = [
+        {"ts": T0 + 3600 * (i + 1) + k, "action": action, "item_id": item, "amount": 20.0}
+        for i, item in enumerate(items)
+        for k, action in enumerate(("refund_request", "return"))
+    ]
+    return [*bought, *refunds]
+
+
+def test_with_refunds_by_order_a_request_and_its_return_are_one_refund() -> None:
+    one_order = make_sequence(_refunded(["i1"])).events
+    assert ruled_out("refund_abuse", one_order) == []  # two refund events pass the plain floor
+    assert ruled_out("refund_abuse", one_order, extra=["orders"]) == [
+        "refunds or returns of only 1 order (e1–e2; the pattern needs 2 or more)"
+    ]
+    two_orders = make_sequence(_refunded(["i1", "i2"])).events
+    assert ruled_out("refund_abuse", two_orders, extra=["orders"]) == []
+    # The fact counts the order once: v25 said 40.00 refunded of the 20.00 bought.
+    assert refund_facts(one_order) == [
+        "refunds: 1 refund requests (e1), 1 returns (e2) after 1 purchases; "
+        "refunded 40.00 of 20.00 bought"
+    ]
+    assert refund_facts(one_order, by_order=True) == [
+        "refunds: 1 refund requests (e1), 1 returns (e2) of 1 order after 1 purchases; "
+        "refunded 20.00 of 20.00 bought"
+    ]
+
+
+@pytest.mark.parametrize("name", ["sim_v1_train", "sim_v2_test", "sim_v3_holdout2"])
+def test_every_refund_abuser_refunds_two_orders_or_more(name: str) -> None:
+    cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
+    abusers = [case for case in cases if case.fraud_type == "refund_abuse"]
+    assert len(abusers) >= 16
+    assert [c.case_id for c in abusers if ruled_out(c.fraud_type, c.events, extra=["orders"])] == []
+    one_return = [c for c in cases if "one_return" in c.extra.get("tags", [])]
+    refuted = [c for c in one_return if ruled_out("refund_abuse", c.events, extra=["orders"])]
+    assert len(refuted) >= len(one_return) // 2
 
 
 def test_with_check_reviews_a_buyers_own_reviews_are_no_fake_reviews() -> None:
