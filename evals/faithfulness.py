@@ -46,9 +46,10 @@ def numbers_in(text: str) -> list[float]:
 
 def stated_numbers_match(verdict: Verdict, sequence: Sequence, score: SequenceScore | None) -> bool:
     """Every number the explanation states appears in the case as fully rendered (every list of
-    facts, those measured against the user's baseline too, and the whole timeline)."""
+    facts, those measured against the user's baseline and with refunds counted by order too,
+    and the whole timeline)."""
     case = render_case(sequence, score, RenderOptions(token_budget=1_000_000))
-    baseline = describe_evidence_v2(sequence.events, baseline=True)
+    baseline = describe_evidence_v2(sequence.events, baseline=True, refunds_by_order=True)
     known = numbers_in("\n".join([case_text(case), *baseline]))
     return all(
         any(math.isclose(stated, value, abs_tol=0.006) for value in known)

@@ -101,6 +101,23 @@ def test_numbers_of_the_facts_measured_against_the_users_baseline_count_as_the_c
     assert stated_numbers_match(stated, make_sequence(views), None)
 
 
+def test_the_amount_refunded_counted_by_order_counts_as_the_cases() -> None:
+    """verdict_v26's refund fact: item a refunded by a request and its return, b by a request,
+    c by a return: 12.50 + 30.00 + 20.00 = 62.50 refunded (per event: 75.00) of 70.00 bought."""
+    prices = {"a": 12.5, "b": 30.0, "c": 20.0, "d": 7.5}
+    records: list[dict[str, Any]] = [
+        {"ts": T0 + i, "action": "purchase", "item_id": item, "amount": price}
+        for i, (item, price) in enumerate(prices.items())
+    ]
+    refunds = [("a", "refund_request"), ("a", "return"), ("b", "refund_request"), ("c", "return")]
+    records += [
+        {"ts": T0 + 3600 * (i + 1), "action": action, "item_id": item, "amount": prices[item]}
+        for i, (item, action) in enumerate(refunds)
+    ]
+    stated = _verdict("refund_abuse", ["e4"], "3 orders refunded for 62.50 of 70.00 bought (e4)")
+    assert stated_numbers_match(stated, make_sequence(records), None)
+
+
 def test_scorers_fill_their_fields_and_skip_faithfulness_for_a_fallback() -> None:
     sequence = card_testing_sequence()
     score = sequence_score(sequence)
