@@ -82,17 +82,16 @@ async def solve_cases(
     screened batch, whether or not it is run this time.
     """
     finished = {record.case_id for record in run.read_cases() if record.error is None}
-    sequences = {case.case_id: case_sequence(case) for case in cases}
-    links = dict(zip(sequences, link_accounts(list(sequences.values())), strict=True))
-    pending = [case for case in cases if case.case_id not in finished]
+    sequences = [case_sequence(case) for case in cases]
+    links = link_accounts(sequences)
+    pending = [i for i, case in enumerate(cases) if case.case_id not in finished]
     screened: dict[str, CaseRecord] = {}
     flagged: list[FlaggedCase] = []
     for start in range(0, len(pending), SCREEN_BATCH):
         batch = pending[start : start + SCREEN_BATCH]
-        in_batch = [sequences[case.case_id] for case in batch]
-        for case, sequence, score in zip(
-            batch, in_batch, investigator.screen(in_batch), strict=True
-        ):
+        scores = investigator.screen([sequences[i] for i in batch])
+        for i, score in zip(batch, scores, strict=True):
+            case, sequence = cases[i], sequences[i]
             record = _screened_record(case, sequence, score, baselines)
             if not score.flagged:
                 run.append(record)
@@ -101,7 +100,7 @@ async def solve_cases(
             screened[case.case_id] = record.model_copy(
                 update={"type_guess_shown": shown_guess(shown)}
             )
-            flagged.append(FlaggedCase(case.case_id, sequence, shown, links[case.case_id]))
+            flagged.append(FlaggedCase(case.case_id, sequence, shown, links[i]))
 
     def write(result: Investigated) -> None:
         record = screened[result.case.case_id]

@@ -204,9 +204,11 @@ def refund_facts(events: list[Event], by_order: bool = False) -> list[str]:
     returns = [i for i in refunds if events[i].action == "return"]
     bought = sum(events[i].amount or 0.0 for i in purchases)
     refunded = sum(events[i].amount or 0.0 for i in refunds)
-    orders = refunded_orders(events)
+    refunded_what = ""
     if by_order:
+        orders = refunded_orders(events)
         refunded = sum(max(events[i].amount or 0.0 for i in order) for order in orders)
+        refunded_what = f" of {len(orders)} order{'s' if len(orders) != 1 else ''}"
     price = {events[i].item_id: events[i].amount for i in purchases if events[i].item_id}
     above = [i for i in refunds if _above_price(events[i], price.get(events[i].item_id))]
     parts = [
@@ -214,8 +216,6 @@ def refund_facts(events: list[Event], by_order: bool = False) -> list[str]:
         for name, ids in (("refund requests", requests), ("returns", returns))
         if ids
     ]
-    plural = "s" if len(orders) != 1 else ""
-    refunded_what = f" of {len(orders)} order{plural}" if by_order else ""
     line = (
         f"refunds: {', '.join(parts)}{refunded_what} after {len(purchases)} purchases; "
         f"refunded {_money(refunded)} of {_money(bought)} bought"
