@@ -43,6 +43,7 @@ def _register_commands() -> None:
     eval_app.command("compare")(eval_cli.eval_compare)
     eval_app.command("perturbation")(eval_cli.eval_perturbation)
     eval_app.command("replay-policy")(eval_cli.eval_replay_policy)
+    eval_app.command("merge")(eval_cli.eval_merge)
     llm_app.command("pull")(llm_cli.pull)
     llm_app.command("serve")(llm_cli.serve)
     serve_app.command("api")(api_cli.serve_api)

@@ -291,3 +291,27 @@ def eval_replay_policy(
         raise typer.BadParameter(str(error)) from None
     typer.echo(f"policy {policy.digest()}: {changed} final action(s) changed")
     finish_run(replay, 0.0, dataset, None, bootstrap_rounds, seed, 0)
+
+
+def eval_merge(
+    base: Annotated[Path, typer.Argument(help="The recorded run whose cases are kept.")],
+    replacements: Annotated[
+        list[Path],
+        typer.Argument(help="Runs of some of its cases (e.g. those a new prompt renders anew)."),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The new run directory.")],
+    bootstrap_rounds: Annotated[int, typer.Option(min=10)] = DEFAULT_BOOTSTRAP_ROUNDS,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """The run with each case another run answered taken from that run (no model call): a new
+    run."""
+    from evals.records import RunDirError
+    from evals.run_merge import merge_runs
+    from evals.task import DatasetError
+
+    try:
+        merged, dataset, replaced = merge_runs(base, replacements, output)
+    except (RunDirError, DatasetError, FileNotFoundError) as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"{replaced} case(s) of {base} replaced from {len(replacements)} run(s)")
+    finish_run(merged, 0.0, dataset, None, bootstrap_rounds, seed, 0)
