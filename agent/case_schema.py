@@ -74,12 +74,12 @@ def answerable_types(
     events: list[Event],
     by_home: bool = False,
     extra: Collection[str] = (),
-    takeover: bool = False,
+    shown_extras: Collection[str] = (),
 ) -> list[str]:
     """The types an answer for `events` may name: those the case does not rule out
     (`pattern_check`, with its `by_home` rule and the `extra` optional rules) and that it holds
     events for (their defining kind included), and `none` unless the case shows a type's whole
-    pattern (`pattern_shown`, account takeover's with `takeover`). Never empty: `none` stays
+    pattern (`pattern_shown`, with its `shown_extras` floors). Never empty: `none` stays
     when no fraud type is open."""
     closed = ruled_out_types(events, by_home, extra)
     open_types = [
@@ -90,7 +90,7 @@ def answerable_types(
         and _ids(events, REQUIRED_KINDS.get(fraud_type, EVIDENCE_KINDS[fraud_type]))
         and fraud_type not in closed
     ]
-    if not open_types or not shown_patterns(events, takeover):
+    if not open_types or not shown_patterns(events, shown_extras):
         return ["none", *open_types]
     return open_types
 

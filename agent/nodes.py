@@ -173,7 +173,7 @@ def check_grounding(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         if prompt.check_cited_kinds:
             problems += cited_kind_problems(answer.fraud_type, answer.evidence, events)
         if prompt.check_none:
-            shown = shown_patterns(events, prompt.takeover_shown, shown_links(state, prompt))
+            shown = shown_patterns(events, prompt.shown_extras, shown_links(state, prompt))
             problems += none_problems(answer.fraud_type, shown)
             if prompt.name_shown_patterns:
                 problems = naming_shown_patterns(
@@ -205,7 +205,7 @@ def _refuted_with_nothing_shown(
     if not (context.prompt.clear_refuted and refuted and state.answer is not None):
         return None
     prompt = context.prompt
-    if shown_patterns(state.sequence.events, prompt.takeover_shown, shown_links(state, prompt)):
+    if shown_patterns(state.sequence.events, prompt.shown_extras, shown_links(state, prompt)):
         return None
     return state.answer.fraud_type
 
@@ -317,7 +317,7 @@ def fallback_guess(state: State, context: Context) -> tuple[FraudType, float, st
     if context.prompt.trust_shown_pattern:
         prompt = context.prompt
         links = shown_links(state, prompt)
-        shown = the_one_shown(shown_patterns(state.sequence.events, prompt.takeover_shown, links))
+        shown = the_one_shown(shown_patterns(state.sequence.events, prompt.shown_extras, links))
     if shown is not None:
         fraud_type, confidence, basis = shown_type_guess(state.score, *shown)
         return fraud_type, confidence, fallback_explanation(reason, basis)

@@ -4,15 +4,17 @@ The mirror of `pattern_check`: there the case rules out the type an answer names
 shows the whole of a type's pattern, so an answer that no pattern fits contradicts it. Each
 floor sits above what any honest user of the project's case sets shows (sim_v1 and sim_v2, dev
 and test, hard negatives included: none of their 2,700 legitimate users shows one), and each
-pattern is the taxonomy's own (FORMATS.md §3). Account takeover has one from `verdict_v13`
-(`takeover_shown`): credentials changed soon after a login from a device new to a long history.
-Payment fraud and order brushing have none: their evidence is a sequence to weigh, not a count.
+pattern is the taxonomy's own (FORMATS.md §3). Prompts add floors by name (`EXTRA_SHOWN`):
+account takeover's from `verdict_v13` (`takeover_shown`), and from `verdict_v27` card testing by
+declines alone and refund abuse by the value refunded (`declines_shown`,
+`refunded_value_shown`). Payment fraud and order brushing have none: their evidence is a
+sequence to weigh, not a count.
 The model still names the type; the check only refuses `none` (with `accept_plain_none` a
 second `none` on such a case falls back to a person)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from agent.linked_accounts import LinkedAccounts, linked_coupons
 from agent.pattern_check import OR_NONE
@@ -23,7 +25,9 @@ from agent.render.evidence_facts import (
     at_quantity_limit,
     browsing_rhythm,
     cite,
+    money,
     positions,
+    refunded_orders,
     reviews_unbought,
 )
 from detectors.events import Event
@@ -47,6 +51,19 @@ def _declines_on_many_cards(events: list[Event]) -> str | None:
     return (
         f"{len(declined)} declined payment attempts on {len(cards)} instruments ({cite(declined)})"
     )
+
+
+MANY_DECLINES = 5
+"""Declined payment attempts that show card testing on any number of instruments: the
+simulators' low-and-slow testers decline 5 to 8 times on two cards over days, while no
+legitimate user of sim v1–v3 (every split) is declined more than 3 times."""
+
+
+def _many_declines(events: list[Event]) -> str | None:
+    declined = positions(events, lambda e: e.action == "payment_attempt" and e.status == "declined")
+    if len(declined) < MANY_DECLINES:
+        return None
+    return f"{len(declined)} declined payment attempts ({cite(declined)})"
 
 
 def _regular_browsing_without_buying(events: list[Event]) -> str | None:
@@ -75,6 +92,27 @@ def _refunds_of_most_orders(events: list[Event]) -> str | None:
     if len(refunds) < 4 or 2 * len(refunds) < purchases:
         return None
     return f"{len(refunds)} refunds or returns ({cite(refunds)}) after {purchases} purchases"
+
+
+def _unreturned_refunds_of_half_the_value(events: list[Event]) -> str | None:
+    """Two orders or more refunded with no item returned, worth at least half the value
+    bought (taxonomy: "refunds above purchases"). sim v1–v3's honest users who refund two
+    orders unreturned refund at most 34 % of what they bought; most refund abusers, 50 % or
+    more."""
+    unreturned = [
+        order
+        for order in refunded_orders(events)
+        if not any(events[i].action == "return" for i in order)
+    ]
+    bought = sum(e.amount or 0.0 for e in events if e.action == "purchase")
+    refunded = sum(max(events[i].amount or 0.0 for i in order) for order in unreturned)
+    if len(unreturned) < 2 or bought <= 0 or 2 * refunded < bought:
+        return None
+    ids = sorted(i for order in unreturned for i in order)
+    return (
+        f"{len(unreturned)} orders refunded with no item returned ({cite(ids)}), "
+        f"{money(refunded)} of {money(bought)} bought"
+    )
 
 
 def _reviews_without_purchases(events: list[Event]) -> str | None:
@@ -151,22 +189,41 @@ SHOWN_BY: dict[str, Shown] = {
     "reseller_scalping": _maximum_quantity_buys,
     "promo_abuse": _coupon_spray,
 }
-"""Fraud type → what shows its whole pattern."""
-WITH_TAKEOVER: dict[str, Shown] = {
-    "account_takeover": _credentials_changed_from_a_new_device,
-    **SHOWN_BY,
+"""Fraud type → what shows its whole pattern, for every prompt with `check_none`."""
+EXTRA_SHOWN: dict[str, tuple[str, Shown]] = {
+    "takeover": ("account_takeover", _credentials_changed_from_a_new_device),
+    "declines": ("card_testing", _many_declines),
+    "refunded_value": ("refund_abuse", _unreturned_refunds_of_half_the_value),
 }
-"""The same with account takeover's (prompts with `takeover_shown`)."""
+"""Floors a prompt adds by name (`VerdictPrompt.shown_extras`) → the type each shows; a type
+with two shows its pattern when either holds, its own first."""
+TYPE_ORDER = ("account_takeover", *SHOWN_BY)
+
+
+def _shown_by(extras: Collection[str]) -> dict[str, list[Shown]]:
+    unknown = sorted(set(extras) - set(EXTRA_SHOWN))
+    if unknown:
+        raise ValueError(f"unknown shown-pattern floors {unknown}; known: {sorted(EXTRA_SHOWN)}")
+    table = {fraud_type: [shows] for fraud_type, shows in SHOWN_BY.items()}
+    for name in extras:
+        fraud_type, shows = EXTRA_SHOWN[name]
+        table.setdefault(fraud_type, []).append(shows)
+    return {fraud_type: table[fraud_type] for fraud_type in TYPE_ORDER if fraud_type in table}
+
+
+def _first_shown(events: list[Event], floors: list[Shown]) -> str | None:
+    return next((reason for shows in floors if (reason := shows(events)) is not None), None)
 
 
 def shown_patterns(
-    events: list[Event], takeover: bool = False, links: LinkedAccounts | None = None
+    events: list[Event], extras: Collection[str] = (), links: LinkedAccounts | None = None
 ) -> dict[str, str]:
-    """The types whose pattern `events` show, each with what shows it (`takeover`: account
-    takeover's too; `links`: promo abuse's across the accounts of the batch, a coupon redeemed
-    by this account and one sharing its device or ip)."""
-    table = WITH_TAKEOVER if takeover else SHOWN_BY
-    found = {fraud_type: shows(events) for fraud_type, shows in table.items()}
+    """The types whose pattern `events` show, each with what shows it (`extras`: the named
+    floors of `EXTRA_SHOWN` too; `links`: promo abuse's across the accounts of the batch, a
+    coupon redeemed by this account and one sharing its device or ip)."""
+    found = {
+        fraud_type: _first_shown(events, floors) for fraud_type, floors in _shown_by(extras).items()
+    }
     if found["promo_abuse"] is None:
         found["promo_abuse"] = linked_coupons(links, events)
     return {fraud_type: reason for fraud_type, reason in found.items() if reason is not None}

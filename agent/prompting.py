@@ -136,6 +136,13 @@ class VerdictPrompt:
     """With `check_none`: account takeover's pattern (credentials changed soon after a login
     from a device new to a long history) counts among the shown patterns
     (`takeover_shown = true`; see agent.pattern_shown)."""
+    declines_shown: bool = False
+    """With `check_none`: five declined payment attempts or more show card testing's pattern on
+    any number of instruments (`declines_shown = true`; see agent.pattern_shown)."""
+    refunded_value_shown: bool = False
+    """With `check_none`: two orders or more refunded with no item returned, worth at least half
+    the value bought, show refund abuse's pattern (`refunded_value_shown = true`; see
+    agent.pattern_shown)."""
     trust_shown_pattern: bool = False
     """With `check_none`: an answer sent back on a case that shows its own type's whole
     pattern is told so instead of being offered `none`, and a fallback takes the type of the
@@ -216,6 +223,8 @@ class VerdictPrompt:
             refunds_by_order=bool(options.get("refunds_by_order", False)),
             linked_accounts=bool(options.get("linked_accounts", False)),
             takeover_shown=bool(options.get("takeover_shown", False)),
+            declines_shown=bool(options.get("declines_shown", False)),
+            refunded_value_shown=bool(options.get("refunded_value_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),
             check_cited_kinds=bool(options.get("check_cited_kinds", False)),
@@ -241,6 +250,16 @@ class VerdictPrompt:
         }
         return tuple(name for name, on in chosen.items() if on)
 
+    @property
+    def shown_extras(self) -> tuple[str, ...]:
+        """The optional shown-pattern floors this prompt adds (agent.pattern_shown)."""
+        chosen = {
+            "takeover": self.takeover_shown,
+            "declines": self.declines_shown,
+            "refunded_value": self.refunded_value_shown,
+        }
+        return tuple(name for name, on in chosen.items() if on)
+
     def answer_schema(self, events: list[Event], refuted: Collection[str] = ()) -> dict[str, Any]:
         """The structured-output schema for this prompt's answers about `events`; `refuted`:
         the types the pattern check has sent back in this run (closed with
@@ -253,7 +272,7 @@ class VerdictPrompt:
             return without_types(events, closed, self.max_explanation_chars, max_evidence)
         if self.case_schema:
             types = answerable_types(
-                events, self.baseline_facts, self.extra_rules, self.takeover_shown
+                events, self.baseline_facts, self.extra_rules, self.shown_extras
             )
         elif self.evidence_schema:
             types = list(FRAUD_TYPES)

@@ -303,8 +303,7 @@ def eval_merge(
     bootstrap_rounds: Annotated[int, typer.Option(min=10)] = DEFAULT_BOOTSTRAP_ROUNDS,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
-    """The run with each case another run answered taken from that run (no model call): a new
-    run."""
+    """A new run: BASE with each case another run answered taken from that run (no model call)."""
     from evals.records import RunDirError
     from evals.run_merge import merge_runs
     from evals.task import DatasetError

@@ -56,6 +56,7 @@ def merge_runs(base: Path, replacements: list[Path], target: Path) -> tuple[RunD
     merged.start(
         {
             **inherited,
+            "name": target.name,
             "prompt_version": prompt_versions.pop(),
             "merged_from": {"base": str(base), "replaced_by": merged_from},
         },

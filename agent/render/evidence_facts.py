@@ -86,7 +86,7 @@ def _pace(events: list[Event], indices: list[int]) -> str:
     return f"median gap {format_duration(gap)}, peak {peak} in a minute"
 
 
-def _money(amount: float) -> str:
+def money(amount: float) -> str:
     return f"{amount:,.2f}"
 
 
@@ -218,7 +218,7 @@ def refund_facts(events: list[Event], by_order: bool = False) -> list[str]:
     ]
     line = (
         f"refunds: {', '.join(parts)}{refunded_what} after {len(purchases)} purchases; "
-        f"refunded {_money(refunded)} of {_money(bought)} bought"
+        f"refunded {money(refunded)} of {money(bought)} bought"
     )
     if above:
         line += f"; above the price paid: {cite(above)}"
@@ -379,7 +379,7 @@ def payment_risk_facts(events: list[Event], by_home: bool = False) -> list[str]:
         return []
     top = max(paid, key=lambda i: (events[i].amount or 0.0, -i))
     event = events[top]
-    amount = f"{_money(event.amount or 0.0)} {event.currency or 'USD'}"
+    amount = f"{money(event.amount or 0.0)} {event.currency or 'USD'}"
     line = f"largest payment: {amount} ({event_id(top)})"
     signup = next((i for i, e in enumerate(events) if e.action == "account_signup"), None)
     if signup is not None and signup < top:

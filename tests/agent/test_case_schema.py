@@ -48,7 +48,7 @@ def _valid(schema: dict[str, Any], answer: dict[str, Any]) -> bool:
 
 def test_a_card_tester_can_only_be_named_by_a_type_its_events_leave_open() -> None:
     events = card_testing_sequence().events  # a sign-up, then 6 declines on 6 cards
-    types = answerable_types(events, takeover=True)
+    types = answerable_types(events, shown_extras=["takeover"])
     assert "card_testing" in types
     assert "none" not in types  # the case shows card testing's whole pattern
     assert not {"refund_abuse", "fake_review", "click_fraud", "scraping_bot"} & set(types)

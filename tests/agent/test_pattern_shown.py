@@ -14,7 +14,12 @@ from agent_doubles import T0, FixedScreener, ScriptedChatModel, answer_json, mak
 from agent.claims_check import claim_problems
 from agent.investigator import Investigator
 from agent.pattern_check import pattern_problems
-from agent.pattern_shown import naming_shown_patterns, none_problems, shown_patterns
+from agent.pattern_shown import (
+    EXTRA_SHOWN,
+    naming_shown_patterns,
+    none_problems,
+    shown_patterns,
+)
 from agent.settings import Settings
 from agent.verdict import Verdict
 from detectors.loading import read_cases
@@ -69,24 +74,29 @@ def test_regular_browsing_shows_a_bot_and_a_persons_rhythm_or_a_purchase_does_no
     assert shown_patterns(make_sequence(_viewer(gap=20, jitter=0.1, views=39)).events) == {}
 
 
-@pytest.mark.parametrize("takeover", [False, True])
+@pytest.mark.parametrize("extras", [(), ("takeover",), tuple(EXTRA_SHOWN)])
 @pytest.mark.parametrize("name", ["sim_v1_train", "sim_v1_dev", "sim_v1_test", "sim_v2_train",
-                                  "sim_v2_dev", "sim_v2_test"])  # fmt: skip
+                                  "sim_v2_dev", "sim_v2_test", "sim_v3_holdout",
+                                  "sim_v3_holdout2", "sim_v3_holdout3"])  # fmt: skip
 def test_no_legitimate_user_shows_a_pattern_and_no_fraud_another_types(
-    name: str, takeover: bool
+    name: str, extras: tuple[str, ...]
 ) -> None:
     cases, _ = read_cases(DATASETS / f"{name}.jsonl.gz")
     honest = [case for case in cases if not case.is_fraud]
     assert len(honest) >= 200
-    assert [case.case_id for case in honest if shown_patterns(case.events, takeover)] == []
+    # v27's refund floor, set before sim_v3_holdout3 was written, fires on one honest user
+    # there: a travelling hard negative who refunded both of their orders, unreturned.
+    accused = {"sim_v3_holdout3": ["sim-000531"]}.get(name, [])
+    expected = accused if "refunded_value" in extras else []
+    assert [case.case_id for case in honest if shown_patterns(case.events, extras)] == expected
     fraud = [case for case in cases if case.is_fraud]
-    shown = {case.case_id: set(shown_patterns(case.events, takeover)) for case in fraud}
+    shown = {case.case_id: set(shown_patterns(case.events, extras)) for case in fraud}
     # Patterns overlap: one sim_v1_train scalper's declines on 3 cards show card testing's.
     overlapping = {"sim_v1_train": ["sim-000101"]}.get(name, [])
     assert [c.case_id for c in fraud if shown[c.case_id] - {c.fraud_type}] == overlapping
     # The check is not idle: most of the fraud shows its own pattern.
     assert sum(c.fraud_type in shown[c.case_id] for c in fraud) >= len(fraud) // 2
-    if takeover:  # every takeover of both simulators shows its pattern
+    if "takeover" in extras:  # every takeover of the simulators shows its pattern
         takeovers = [c.case_id for c in fraud if c.fraud_type == "account_takeover"]
         assert [c for c in takeovers if "account_takeover" not in shown[c]] == []
 
@@ -108,7 +118,7 @@ def _owner_then(device: str, gap_s: float, changes: list[str]) -> list[dict[str,
 def test_credentials_changed_from_a_device_new_to_a_long_history_show_a_takeover() -> None:
     events = make_sequence(_owner_then("laptop-x", 600, ["email_change", "address_change"])).events
     assert shown_patterns(events) == {}  # before v13
-    assert shown_patterns(events, takeover=True) == {
+    assert shown_patterns(events, ["takeover"]) == {
         "account_takeover": "a login from device laptop-x, new after 20 earlier events (e21), "
         "then 2 credential or address changes within 4 hours (e22–e23)"
     }
@@ -118,7 +128,87 @@ def test_credentials_changed_from_a_device_new_to_a_long_history_show_a_takeover
         _owner_then("laptop-x", 600, ["payment_method_add"]),  # a card added is not a change
         _owner_then("laptop-x", 600, ["email_change"])[15:],  # too short a history
     ):
-        assert shown_patterns(make_sequence(records).events, takeover=True) == {}
+        assert shown_patterns(make_sequence(records).events, ["takeover"]) == {}
+
+
+def test_from_v27_five_declines_show_card_testing_on_any_number_of_cards() -> None:
+    declines = [
+        {"ts": T0 + 3600 * i, "action": "payment_attempt", "amount": 1.0 + i,
+         "payment_method": f"card:{i % 2}", "status": "declined"}
+        for i in range(5)
+    ]  # fmt: skip
+    events = make_sequence(declines).events
+    assert shown_patterns(events) == {}  # two cards: before v27 nothing is shown
+    assert shown_patterns(events, ["declines"]) == {
+        "card_testing": "5 declined payment attempts (e0–e4)"
+    }
+    assert shown_patterns(make_sequence(declines[:4]).events, ["declines"]) == {}
+    # three cards show the older floor's wording, which comes first
+    assert shown_patterns(make_sequence(_card_tester()).events, ["declines"]) == {
+        "card_testing": "3 declined payment attempts on 3 instruments (e0–e2)"
+    }
+
+
+@pytest.mark.parametrize(("version", "outcome"), [
+    ("verdict_v26", ("none", "allow", 1)),
+    ("verdict_v27", ("card_testing", "manual_review", 3)),  # the answer, its citing turn
+])  # fmt: skip
+def test_from_v27_a_none_on_five_declines_is_sent_back(
+    tmp_path: Path, version: str, outcome: tuple[str, str, int]
+) -> None:
+    declines = [
+        {"ts": T0 + 3600 * i, "action": "payment_attempt", "amount": 1.0 + i,
+         "payment_method": f"card:{i % 2}", "status": "declined"}
+        for i in range(5)
+    ]  # fmt: skip
+    plain_none = answer_json("none", "allow", ["e0"], 0.9, "small payments, nothing else (e0)")
+    tester = answer_json("card_testing", "block_account", ["e0", "e1", "e2", "e3", "e4"], 0.9,
+                         "card_testing (block_account): 5 declined attempts (e0–e4)")  # fmt: skip
+    chat = ScriptedChatModel([plain_none, tester])
+    settings = Settings(checkpoint_db=tmp_path / "c.sqlite", prompt_version=version)
+    investigator = Investigator(settings, chat, FixedScreener(0.95), retry_backoff_s=0.0)
+    verdict = asyncio.run(investigator.investigate("c1", make_sequence(declines)))
+    assert (verdict.fraud_type, verdict.action, verdict.llm_calls) == outcome
+    sent_back = "it shows card_testing's pattern: 5 declined payment attempts (e0–e4)"
+    retries = [request[-1]["content"] for request in chat.requests[1:]]
+    assert any(sent_back in retry for retry in retries) == (version == "verdict_v27")
+
+
+def _refunder(
+    prices: list[float], refunded: list[int], returned: tuple[int, ...] = ()
+) -> list[dict[str, object]]:
+    """Orders at `prices` a day apart; the `refunded` ones get a refund request, the
+    `returned` ones a return of the item too."""
+    records: list[dict[str, object]] = []
+    for i, price in enumerate(prices):
+        day = T0 + 86_400 * i
+        records.append({"ts": day, "action": "purchase", "item_id": f"i{i}", "amount": price})
+        if i in refunded:
+            records.append({"ts": day + 3600, "action": "refund_request", "item_id": f"i{i}",
+                            "amount": price})  # fmt: skip
+        if i in returned:
+            records.append({"ts": day + 7200, "action": "return", "item_id": f"i{i}",
+                            "amount": price})  # fmt: skip
+    return records
+
+
+def test_from_v27_two_unreturned_refunds_of_half_the_value_show_refund_abuse() -> None:
+    events = make_sequence(_refunder([40.0, 170.0, 330.0], refunded=[1, 2])).events
+    assert shown_patterns(events) == {}  # two refunds: before v27 nothing is shown
+    assert shown_patterns(events, ["refunded_value"]) == {
+        "refund_abuse": "2 orders refunded with no item returned (e2, e4), 500.00 of 540.00 bought"
+    }
+    for records in (
+        _refunder([40.0, 170.0, 330.0], refunded=[2]),  # one order
+        _refunder([400.0, 170.0, 30.0], refunded=[1, 2]),  # a third of the value
+        _refunder([40.0, 170.0, 330.0], refunded=[1, 2], returned=(2,)),  # one item sent back
+    ):
+        assert shown_patterns(make_sequence(records).events, ["refunded_value"]) == {}
+
+
+def test_an_unknown_floor_is_named() -> None:
+    with pytest.raises(ValueError, match=r"unknown shown-pattern floors \['takeovr'\]"):
+        shown_patterns(make_sequence(_card_tester()).events, ["takeovr"])
 
 
 PLAIN_NONE = "none: none of these patterns. Action allow, or monitor when something is unusual."

@@ -66,6 +66,7 @@ def test_the_cases_another_run_answered_replace_the_base_runs(tmp_path: Path) ->
     assert [record.case_id for record in merged.read_cases()] == ["a", "b", "c"]
     info = merged.read_run()
     assert info["prompt_version"] == "v2" and info["dataset_path"].endswith("base.jsonl")
+    assert info["name"] == "merged"  # the report is titled by the merged run, not its base
     assert info["merged_from"] == {"base": str(base), "replaced_by": {str(again): 2}}
 
 
