@@ -240,25 +240,23 @@ class VerdictPrompt:
     @property
     def extra_rules(self) -> tuple[str, ...]:
         """The optional pattern-check rules this prompt adds (agent.pattern_check)."""
-        chosen = {
-            "browsing": self.check_browsing,
-            "rhythm": self.check_rhythm,
-            "reviews": self.check_reviews,
-            "cards": self.check_cards,
-            "glance": self.check_glance,
-            "orders": self.refunds_by_order,
-        }
-        return tuple(name for name, on in chosen.items() if on)
+        return _switched_on(
+            browsing=self.check_browsing,
+            rhythm=self.check_rhythm,
+            reviews=self.check_reviews,
+            cards=self.check_cards,
+            glance=self.check_glance,
+            orders=self.refunds_by_order,
+        )
 
     @property
     def shown_extras(self) -> tuple[str, ...]:
         """The optional shown-pattern floors this prompt adds (agent.pattern_shown)."""
-        chosen = {
-            "takeover": self.takeover_shown,
-            "declines": self.declines_shown,
-            "refunded_value": self.refunded_value_shown,
-        }
-        return tuple(name for name, on in chosen.items() if on)
+        return _switched_on(
+            takeover=self.takeover_shown,
+            declines=self.declines_shown,
+            refunded_value=self.refunded_value_shown,
+        )
 
     def answer_schema(self, events: list[Event], refuted: Collection[str] = ()) -> dict[str, Any]:
         """The structured-output schema for this prompt's answers about `events`; `refuted`:
@@ -408,6 +406,11 @@ def _cite_template(stem: object, directory: Path) -> Template | None:
     if not path.is_file():
         raise PromptNotFoundError(f"cite_prompt {stem!r} names a missing file: {path}")
     return Template(path.read_text(encoding="utf-8").strip())
+
+
+def _switched_on(**switches: bool) -> tuple[str, ...]:
+    """The names of the switches that are on, in the order given."""
+    return tuple(name for name, on in switches.items() if on)
 
 
 def _bullets(lines: list[str]) -> str:
