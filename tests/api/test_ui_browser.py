@@ -126,7 +126,9 @@ def test_analyst_works_a_case_from_queue_to_audit(
     expect(target).to_contain_text("payment_attempt")
     expect(target).to_contain_text("cited")
 
-    # Ask the agent; the answer streams in with the tools it ran.
+    # Ask the agent; the answer streams in with the tools it ran (once the script has wired the
+    # form: on a loaded machine a click before that posts the plain form instead).
+    expect(page.locator("#chat-form")).to_have_attribute("data-streaming", "ready")
     page.get_by_label("Question").fill("Why was this flagged?")
     page.get_by_role("button", name="Ask").click()
     answer = page.locator("#chat-log .msg.assistant").last

@@ -109,4 +109,7 @@
       field.focus();
     }
   });
+  // Until this runs the form posts as a plain page (the answer without its tools); tests and
+  // scripts wait for this mark before asking through the stream.
+  form.dataset.streaming = "ready";
 })();
