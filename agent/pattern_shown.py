@@ -3,7 +3,8 @@
 The mirror of `pattern_check`: there the case rules out the type an answer names; here the case
 shows the whole of a type's pattern, so an answer that no pattern fits contradicts it. Each
 floor sits above what any honest user of the project's case sets shows (sim_v1 and sim_v2, dev
-and test, hard negatives included: none of their 2,700 legitimate users shows one), and each
+and test, hard negatives included: none of their 2,700 legitimate users shows one; but one honest
+user of sim_v3_holdout3, written after v27's refund floor was set, shows that floor), and each
 pattern is the taxonomy's own (FORMATS.md §3). Prompts add floors by name (`EXTRA_SHOWN`):
 account takeover's from `verdict_v13` (`takeover_shown`), and from `verdict_v27` card testing by
 declines alone and refund abuse by the value refunded (`declines_shown`,
@@ -96,9 +97,10 @@ def _refunds_of_most_orders(events: list[Event]) -> str | None:
 
 def _unreturned_refunds_of_half_the_value(events: list[Event]) -> str | None:
     """Two orders or more refunded with no item returned, worth at least half the value
-    bought (taxonomy: "refunds above purchases"). sim v1–v3's honest users who refund two
-    orders unreturned refund at most 34 % of what they bought; most refund abusers, 50 % or
-    more."""
+    bought (taxonomy: "refunds above purchases"). The honest users of the sim v1–v3 files it
+    was set on who refund two orders unreturned refund at most 34 % of what they bought; most
+    refund abusers, 50 % or more. sim_v3_holdout3, written later, has one honest user who
+    refunded both of their orders."""
     unreturned = [
         order
         for order in refunded_orders(events)
