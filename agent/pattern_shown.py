@@ -28,6 +28,7 @@ from agent.render.evidence_facts import (
     cite,
     money,
     positions,
+    refunded_amount,
     refunded_orders,
     reviews_unbought,
 )
@@ -107,7 +108,7 @@ def _unreturned_refunds_of_half_the_value(events: list[Event]) -> str | None:
         if not any(events[i].action == "return" for i in order)
     ]
     bought = sum(e.amount or 0.0 for e in events if e.action == "purchase")
-    refunded = sum(max(events[i].amount or 0.0 for i in order) for order in unreturned)
+    refunded = refunded_amount(events, unreturned)
     if len(unreturned) < 2 or bought <= 0 or 2 * refunded < bought:
         return None
     ids = sorted(i for order in unreturned for i in order)

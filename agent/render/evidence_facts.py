@@ -193,6 +193,12 @@ def refunded_orders(events: list[Event]) -> list[list[int]]:
     return list(orders.values())
 
 
+def refunded_amount(events: list[Event], orders: list[list[int]]) -> float:
+    """The value of the refunded `orders` (from `refunded_orders`): each order counts once, at
+    the largest amount any of its events names."""
+    return sum(max(events[i].amount or 0.0 for i in order) for order in orders)
+
+
 def refund_facts(events: list[Event], by_order: bool = False) -> list[str]:
     """Refund requests and returns against purchases; `by_order`: the amount refunded counts
     each refunded order once, and the line says how many orders were refunded."""
@@ -207,7 +213,7 @@ def refund_facts(events: list[Event], by_order: bool = False) -> list[str]:
     refunded_what = ""
     if by_order:
         orders = refunded_orders(events)
-        refunded = sum(max(events[i].amount or 0.0 for i in order) for order in orders)
+        refunded = refunded_amount(events, orders)
         refunded_what = f" of {len(orders)} order{'s' if len(orders) != 1 else ''}"
     price = {events[i].item_id: events[i].amount for i in purchases if events[i].item_id}
     above = [i for i in refunds if _above_price(events[i], price.get(events[i].item_id))]
