@@ -52,16 +52,23 @@ class FlaggedCase:
     """What the user shares with the other accounts of its batch (`flagged_in_batch`)."""
 
 
-def flagged_in_batch(
+def cases_in_batch(
     case_ids: SequenceOf[str], sequences: SequenceOf[Sequence], scores: SequenceOf[SequenceScore]
 ) -> list[FlaggedCase]:
-    """The flagged users of one screened batch, each with its links to the batch's accounts."""
+    """Every user of one screened batch as a case, each with its links to the batch's accounts
+    (an alert is investigated whether or not the detector flags it)."""
     links = link_accounts(sequences)
     return [
         FlaggedCase(case_id, sequence, score, link)
         for case_id, sequence, score, link in zip(case_ids, sequences, scores, links, strict=True)
-        if score.flagged
     ]
+
+
+def flagged_in_batch(
+    case_ids: SequenceOf[str], sequences: SequenceOf[Sequence], scores: SequenceOf[SequenceScore]
+) -> list[FlaggedCase]:
+    """The flagged users of one screened batch, each with its links to the batch's accounts."""
+    return [case for case in cases_in_batch(case_ids, sequences, scores) if case.score.flagged]
 
 
 @dataclass(frozen=True, slots=True)

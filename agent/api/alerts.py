@@ -14,8 +14,7 @@ from agent.api.screening import ScreeningService
 from agent.api.sequences_in import one_user_sequence, parse_records
 from agent.api.store import Store
 from agent.case_chat.tools import load_case_sequence
-from agent.investigator import FlaggedCase, Investigated, Investigator
-from agent.linked_accounts import link_accounts
+from agent.investigator import Investigated, Investigator, cases_in_batch
 from agent.settings import Settings
 from agent.verdict import Verdict
 from detectors.events import parse_event
@@ -119,13 +118,8 @@ class AlertService:
         try:
             sequences = [sequence for _, sequence in alerts]
             scores = await self.screening.score(sequences)
-            alert_of: dict[str, str] = {}
-            cases = []
-            links = link_accounts(sequences)
-            for (alert_id, sequence), score, link in zip(alerts, scores, links, strict=True):
-                case = FlaggedCase(self._investigation_id(alert_id), sequence, score, link)
-                alert_of[case.case_id] = alert_id
-                cases.append(case)
+            alert_of = {self._investigation_id(alert_id): alert_id for alert_id, _ in alerts}
+            cases = cases_in_batch(list(alert_of), sequences, scores)
 
             def save(result: Investigated) -> None:
                 nonlocal waiting
