@@ -8,7 +8,8 @@ user of sim_v3_holdout3, written after v27's refund floor was set, shows that fl
 pattern is the taxonomy's own (FORMATS.md §3). Prompts add floors by name (`EXTRA_SHOWN`):
 account takeover's from `verdict_v13` (`takeover_shown`), and from `verdict_v27` card testing by
 declines alone and refund abuse by the value refunded (`declines_shown`,
-`refunded_value_shown`). Payment fraud and order brushing have none: their evidence is a
+`refunded_value_shown`), and from `verdict_v28` payment fraud by a new card paid with abroad
+within the hour (`new_card_abroad_shown`). Order brushing has none: its evidence is a
 sequence to weigh, not a count.
 The model still names the type; the check only refuses `none` (with `accept_plain_none` a
 second `none` on such a case falls back to a person)."""
@@ -26,12 +27,14 @@ from agent.render.evidence_facts import (
     at_quantity_limit,
     browsing_rhythm,
     cite,
+    home_country,
     money,
     positions,
     refunded_amount,
     refunded_orders,
     reviews_unbought,
 )
+from agent.render.masking import mask_instrument
 from detectors.events import Event
 
 Shown = Callable[[list[Event]], str | None]
@@ -66,6 +69,44 @@ def _many_declines(events: list[Event]) -> str | None:
     if len(declined) < MANY_DECLINES:
         return None
     return f"{len(declined)} declined payment attempts ({cite(declined)})"
+
+
+NEW_CARD_WINDOW_S = 3600.0
+"""A payment method added and then paid with abroad within this long."""
+
+
+def _new_card_billed_abroad(events: list[Event]) -> str | None:
+    """A payment method added, then within an hour an approved payment with it billed to a
+    country unlike the account's home (`home_country`), and no payment declined (card testing's
+    declines show that type instead): the taxonomy's stolen instrument — new instrument,
+    mismatched country, rushed checkout. In sim v1–v3 (every split, the three hold-outs
+    included) it is shown by 10 to 13 of each set's 16 payment frauds and by no other user,
+    honest travellers included (they pay abroad with the card of home)."""
+    if any(e.action == "payment_attempt" and e.status == "declined" for e in events):
+        return None
+    for added, event in enumerate(events):
+        if event.action != "payment_method_add" or event.payment_method is None:
+            continue
+        for paid in range(added + 1, len(events)):
+            payment = events[paid]
+            if payment.ts - event.ts > NEW_CARD_WINDOW_S:
+                break
+            if payment.action != "payment_attempt" or payment.status != "approved":
+                continue
+            billing = payment.attrs.get("billing_country") or payment.attrs.get("card_country")
+            home = home_country(events, paid)
+            if payment.payment_method == event.payment_method and billing and billing != home:
+                card = mask_instrument(event.payment_method)
+                return (
+                    f"payment method {card} added ({cite([added])}) and paid with "
+                    f"{_minutes(payment.ts - event.ts)} later, billed to {billing} while the "
+                    f"account's home is {home} ({cite([paid])})"
+                )
+    return None
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def _regular_browsing_without_buying(events: list[Event]) -> str | None:
@@ -197,10 +238,11 @@ EXTRA_SHOWN: dict[str, tuple[str, Shown]] = {
     "takeover": ("account_takeover", _credentials_changed_from_a_new_device),
     "declines": ("card_testing", _many_declines),
     "refunded_value": ("refund_abuse", _unreturned_refunds_of_half_the_value),
+    "new_card_abroad": ("payment_fraud", _new_card_billed_abroad),
 }
 """Floors a prompt adds by name (`VerdictPrompt.shown_extras`) → the type each shows; a type
 with two shows its pattern when either holds, its own first."""
-TYPE_ORDER = ("account_takeover", *SHOWN_BY)
+TYPE_ORDER = ("account_takeover", *SHOWN_BY, "payment_fraud")
 
 
 def _shown_by(extras: Collection[str]) -> dict[str, list[Shown]]:

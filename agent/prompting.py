@@ -143,6 +143,10 @@ class VerdictPrompt:
     """With `check_none`: two orders or more refunded with no item returned, worth at least half
     the value bought, show refund abuse's pattern (`refunded_value_shown = true`; see
     agent.pattern_shown)."""
+    new_card_abroad_shown: bool = False
+    """With `check_none`: a payment method added and paid with abroad within the hour, on an
+    account with no declined payment, shows payment fraud's pattern (`new_card_abroad_shown =
+    true`; see agent.pattern_shown)."""
     trust_shown_pattern: bool = False
     """With `check_none`: an answer sent back on a case that shows its own type's whole
     pattern is told so instead of being offered `none`, and a fallback takes the type of the
@@ -225,6 +229,7 @@ class VerdictPrompt:
             takeover_shown=bool(options.get("takeover_shown", False)),
             declines_shown=bool(options.get("declines_shown", False)),
             refunded_value_shown=bool(options.get("refunded_value_shown", False)),
+            new_card_abroad_shown=bool(options.get("new_card_abroad_shown", False)),
             trust_shown_pattern=bool(options.get("trust_shown_pattern", False)),
             clear_refuted=bool(options.get("clear_refuted", False)),
             check_cited_kinds=bool(options.get("check_cited_kinds", False)),
@@ -256,6 +261,7 @@ class VerdictPrompt:
             takeover=self.takeover_shown,
             declines=self.declines_shown,
             refunded_value=self.refunded_value_shown,
+            new_card_abroad=self.new_card_abroad_shown,
         )
 
     def answer_schema(self, events: list[Event], refuted: Collection[str] = ()) -> dict[str, Any]:

@@ -206,6 +206,41 @@ def test_from_v27_two_unreturned_refunds_of_half_the_value_show_refund_abuse() -
         assert shown_patterns(make_sequence(records).events, ["refunded_value"]) == {}
 
 
+def _new_card_buyer(
+    billing: str, after_s: float, declined: bool = False
+) -> list[dict[str, object]]:
+    """A week at home in RU, then a card added and paid with `after_s` later, billed to
+    `billing` (a declined try first when `declined`)."""
+    home = [{"ts": T0 + 3600 * i, "action": "login", "status": "success", "country": "RU"}
+            for i in range(3)]  # fmt: skip
+    added = T0 + 7 * 86_400
+    pay = {"action": "payment_attempt", "amount": 162.17, "payment_method": "card:4111111111113172",
+           "country": "RU", "attrs": {"billing_country": billing}}  # fmt: skip
+    tries = [{**pay, "ts": added + after_s - 30, "status": "declined"}] if declined else []
+    return [
+        *home,
+        {"ts": added, "action": "payment_method_add", "country": "RU",
+         "payment_method": "card:4111111111113172"},
+        *tries,
+        {**pay, "ts": added + after_s, "status": "approved"},
+    ]  # fmt: skip
+
+
+def test_from_v28_a_new_card_paid_with_abroad_within_the_hour_shows_payment_fraud() -> None:
+    events = make_sequence(_new_card_buyer("MX", after_s=120)).events
+    assert shown_patterns(events) == {}  # before v28 payment fraud has no shown pattern
+    assert shown_patterns(events, ["new_card_abroad"]) == {
+        "payment_fraud": "payment method card:****3172 added (e3) and paid with 2 min later, "
+        "billed to MX while the account's home is RU (e4)"
+    }
+    for records in (
+        _new_card_buyer("RU", after_s=120),  # billed at home
+        _new_card_buyer("MX", after_s=2 * 3600),  # not rushed
+        _new_card_buyer("MX", after_s=120, declined=True),  # declines: card testing's evidence
+    ):
+        assert shown_patterns(make_sequence(records).events, ["new_card_abroad"]) == {}
+
+
 def test_an_unknown_floor_is_named() -> None:
     with pytest.raises(ValueError, match=r"unknown shown-pattern floors \['takeovr'\]"):
         shown_patterns(make_sequence(_card_tester()).events, ["takeovr"])
