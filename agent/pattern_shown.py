@@ -242,7 +242,11 @@ EXTRA_SHOWN: dict[str, tuple[str, Shown]] = {
 }
 """Floors a prompt adds by name (`VerdictPrompt.shown_extras`) → the type each shows; a type
 with two shows its pattern when either holds, its own first."""
-TYPE_ORDER = ("account_takeover", *SHOWN_BY, "payment_fraud")
+TYPE_ORDER = tuple(
+    dict.fromkeys(["account_takeover", *SHOWN_BY, *(kind for kind, _ in EXTRA_SHOWN.values())])
+)
+"""The order types are named in: a takeover first, then the base floors', then any other type
+a floor shows (so a floor for a type of its own is never dropped by `_shown_by`)."""
 
 
 def _shown_by(extras: Collection[str]) -> dict[str, list[Shown]]:
