@@ -126,6 +126,9 @@ class RunDir:
         """Create the run, or reopen it with `resume`; return the run info now in `run.json`.
 
         A resumed run must be the same experiment: same dataset hash, model, prompt and detector.
+        It may widen `limit` (a larger one, or none): the first N cases are a prefix of the wider
+        selection, so the cases already answered stay and only the rest are run; the session
+        records the limit it widened.
         """
         if self.run_file.exists():
             if not resume:
@@ -134,6 +137,10 @@ class RunDir:
                     "done); pass --resume to continue it or choose another directory"
                 )
             existing = self.read_run()
+            session: dict[str, Any] = {"start": utc_now()}
+            if _widens(existing.get("limit"), run_info.get("limit")):
+                session["widened_limit_from"] = existing["limit"]
+                existing["limit"] = run_info.get("limit")
             for key in (
                 "dataset_sha256",
                 "model",
@@ -151,7 +158,7 @@ class RunDir:
                         f"cannot resume {self.path}: {key} was {existing.get(key)!r}, "
                         f"now {run_info.get(key)!r}"
                     )
-            existing["sessions"] = [*existing.get("sessions", []), {"start": utc_now()}]
+            existing["sessions"] = [*existing.get("sessions", []), session]
             existing["status"] = "running"
             self.write_run(existing)
             self._repair_cases_file()
@@ -231,3 +238,8 @@ class RunDir:
         data = self.cases_file.read_bytes() if self.cases_file.exists() else b""
         if data and not data.endswith(b"\n"):
             self.cases_file.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def _widens(recorded: int | None, asked: int | None) -> bool:
+    """Whether `asked` takes more of the same selection than the `recorded` limit took."""
+    return recorded is not None and (asked is None or asked > recorded)

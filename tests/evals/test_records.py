@@ -143,6 +143,25 @@ def test_resume_skips_finished_cases(tmp_path: Path) -> None:
     assert len(run.read_run()["sessions"]) == 2
 
 
+def test_a_resumed_run_may_widen_its_limit_and_runs_only_the_rest(tmp_path: Path) -> None:
+    cases = _cases(10)
+    run = RunDir(tmp_path / "run")
+    run.start({"dataset_sha256": "abc", "model": "scripted", "limit": 4}, resume=False)
+    first = ScriptedChat()
+    _solve(cases[:4], first, run)
+    with pytest.raises(RunDirError, match="limit was 4, now 2"):
+        run.start({"dataset_sha256": "abc", "model": "scripted", "limit": 2}, resume=True)
+
+    run.start({"dataset_sha256": "abc", "model": "scripted", "limit": None}, resume=True)
+    second = ScriptedChat()
+    _solve(cases, second, run)
+    assert sorted(r.case_id for r in run.read_cases()) == sorted(c.case_id for c in cases)
+    assert first.calls + second.calls == 5  # each flagged case answered once
+    info = run.read_run()
+    assert info["limit"] is None
+    assert info["sessions"][-1]["widened_limit_from"] == 4
+
+
 def test_a_run_is_not_overwritten_or_resumed_as_another(tmp_path: Path) -> None:
     run = RunDir(tmp_path / "run")
     run.start({"dataset_sha256": "abc", "model": "m1"}, resume=False)
