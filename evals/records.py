@@ -128,7 +128,8 @@ class RunDir:
         A resumed run must be the same experiment: same dataset hash, model, prompt and detector.
         It may widen `limit` (a larger one, or none): the first N cases are a prefix of the wider
         selection, so the cases already answered stay and only the rest are run; the session
-        records the limit it widened.
+        records the limit it widened. The run's `name` follows its directory (a run copied
+        elsewhere to be widened is named where it now lives).
         """
         if self.run_file.exists():
             if not resume:
@@ -158,6 +159,7 @@ class RunDir:
                         f"cannot resume {self.path}: {key} was {existing.get(key)!r}, "
                         f"now {run_info.get(key)!r}"
                     )
+            existing["name"] = run_info.get("name", existing.get("name"))
             existing["sessions"] = [*existing.get("sessions", []), session]
             existing["status"] = "running"
             self.write_run(existing)

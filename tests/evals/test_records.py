@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import shutil
 from collections.abc import Sequence as SequenceOf
 from pathlib import Path
 from typing import Any
@@ -145,14 +146,19 @@ def test_resume_skips_finished_cases(tmp_path: Path) -> None:
 
 def test_a_resumed_run_may_widen_its_limit_and_runs_only_the_rest(tmp_path: Path) -> None:
     cases = _cases(10)
-    run = RunDir(tmp_path / "run")
-    run.start({"dataset_sha256": "abc", "model": "scripted", "limit": 4}, resume=False)
+    first_run = RunDir(tmp_path / "first4")
+    first_run.start(
+        {"name": "first4", "dataset_sha256": "abc", "model": "scripted", "limit": 4}, resume=False
+    )
     first = ScriptedChat()
-    _solve(cases[:4], first, run)
+    _solve(cases[:4], first, first_run)
+    shutil.copytree(first_run.path, tmp_path / "whole")  # the first run stays as it was
+    run = RunDir(tmp_path / "whole")
     with pytest.raises(RunDirError, match="limit was 4, now 2"):
         run.start({"dataset_sha256": "abc", "model": "scripted", "limit": 2}, resume=True)
 
-    run.start({"dataset_sha256": "abc", "model": "scripted", "limit": None}, resume=True)
+    widened = {"name": "whole", "dataset_sha256": "abc", "model": "scripted", "limit": None}
+    run.start(widened, resume=True)
     second = ScriptedChat()
     _solve(cases, second, run)
     assert sorted(r.case_id for r in run.read_cases()) == sorted(c.case_id for c in cases)
@@ -160,6 +166,8 @@ def test_a_resumed_run_may_widen_its_limit_and_runs_only_the_rest(tmp_path: Path
     info = run.read_run()
     assert info["limit"] is None
     assert info["sessions"][-1]["widened_limit_from"] == 4
+    assert info["name"] == "whole"
+    assert len(first_run.read_cases()) == 4
 
 
 def test_a_run_is_not_overwritten_or_resumed_as_another(tmp_path: Path) -> None:
