@@ -70,6 +70,11 @@ def _ids(events: list[Event], kinds: frozenset[str]) -> list[str]:
     return [event_id(i) for i, event in enumerate(events) if event.action in kinds]
 
 
+def case_ids(events: list[Event]) -> list[str]:
+    """Every event id of the case, `e0` to its last."""
+    return [event_id(i) for i in range(len(events))]
+
+
 def answerable_types(
     events: list[Event],
     by_home: bool = False,
@@ -113,7 +118,7 @@ def evidence_array_schema(
     """The `evidence` array an answer naming `fraud_type` may hold: ids of the events of the
     kinds the type rests on, the first of its defining kind (any event for `none`)."""
     if fraud_type == "none":  # `none` cites what raised the alarm: any event of the case
-        ids = [event_id(i) for i in range(len(events))]
+        ids = case_ids(events)
     else:
         ids = _ids(events, REQUIRED_KINDS.get(fraud_type, EVIDENCE_KINDS[fraud_type]))
     if not ids:  # nothing to cite: a fraud answer then fails its checks and is sent back
@@ -135,12 +140,14 @@ def case_answer_schema(
     max_explanation_chars: int | None,
     max_evidence: int,
     hold_evidence: bool = True,
+    existing_ids: bool = False,
 ) -> dict[str, Any]:
     """The structured-output schema of one case: a branch per type of `types`, each the
     answer's schema with its explanation opening on the type, its `evidence` drawn from the
-    events the type rests on (without `hold_evidence`: any event ids), and its `fraud_type`
-    fixed."""
-    answer = answer_json_schema(max_explanation_chars, max_evidence)
+    events the type rests on (without `hold_evidence`: any event ids, or with `existing_ids`
+    any of the case's), and its `fraud_type` fixed."""
+    ids = case_ids(events) if existing_ids else None
+    answer = answer_json_schema(max_explanation_chars, max_evidence, ids)
     explanation = dict(answer["properties"]["explanation"])
     explanation.pop("minLength")  # the pattern holds both bounds
     max_chars = explanation.pop("maxLength")
@@ -165,12 +172,19 @@ def without_types(
     closed: Collection[str],
     max_explanation_chars: int | None,
     max_evidence: int,
+    existing_ids: bool = False,
 ) -> dict[str, Any]:
     """The answer's schema with the `closed` types taken out: a branch per other type, as
-    `case_answer_schema` draws them (its explanation opening on it), the evidence not held."""
+    `case_answer_schema` draws them (its explanation opening on it), the evidence not held to
+    the type's kinds (with `existing_ids`, to the case's ids)."""
     open_types = [fraud_type for fraud_type in FRAUD_TYPES if fraud_type not in closed]
     return case_answer_schema(
-        events, open_types, max_explanation_chars, max_evidence, hold_evidence=False
+        events,
+        open_types,
+        max_explanation_chars,
+        max_evidence,
+        hold_evidence=False,
+        existing_ids=existing_ids,
     )
 
 

@@ -14,6 +14,7 @@ import prompts
 from agent.case_schema import (
     answerable_types,
     case_answer_schema,
+    case_ids,
     cited_evidence_schema,
     ruled_out_types,
     without_types,
@@ -176,6 +177,9 @@ class VerdictPrompt:
     evidence_schema: bool = False
     """Each case gets its own answer schema in which every type stays open, but the evidence of
     each may hold only events of the kinds it rests on (`evidence_schema = true`)."""
+    existing_ids: bool = False
+    """Every answer's `evidence` is held by the grammar to the case's own event ids, so an id
+    past the case's end cannot be written (`existing_ids = true`; see verdict_v29)."""
     cite: Template | None = None
     """After an accepted fraud answer, a second turn asks for the events that show its type,
     held by the grammar to that type's kinds (`cite_prompt = "<file stem>"` names
@@ -237,6 +241,7 @@ class VerdictPrompt:
             retry_without_refuted=bool(options.get("retry_without_refuted", False)),
             retry_closes_ruled_out=bool(options.get("retry_closes_ruled_out", False)),
             evidence_schema=bool(options.get("evidence_schema", False)),
+            existing_ids=bool(options.get("existing_ids", False)),
             cite=_cite_template(options.get("cite_prompt"), directory),
             cite_only_unfaithful=bool(options.get("cite_only_unfaithful", False)),
             text_version=text_version,
@@ -273,7 +278,9 @@ class VerdictPrompt:
             closed = set(refuted)
             if self.retry_closes_ruled_out:
                 closed |= ruled_out_types(events, self.baseline_facts, self.extra_rules)
-            return without_types(events, closed, self.max_explanation_chars, max_evidence)
+            return without_types(
+                events, closed, self.max_explanation_chars, max_evidence, self.existing_ids
+            )
         if self.case_schema:
             types = answerable_types(
                 events, self.baseline_facts, self.extra_rules, self.shown_extras
@@ -281,7 +288,8 @@ class VerdictPrompt:
         elif self.evidence_schema:
             types = list(FRAUD_TYPES)
         else:
-            return answer_json_schema(self.max_explanation_chars, self.max_evidence)
+            ids = case_ids(events) if self.existing_ids else None
+            return answer_json_schema(self.max_explanation_chars, self.max_evidence, ids)
         max_evidence = self.max_evidence or MAX_EVIDENCE_IDS
         return case_answer_schema(events, types, self.max_explanation_chars, max_evidence)
 

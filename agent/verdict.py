@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,13 +45,19 @@ class CitedEvidence(BaseModel):
 
 
 def answer_json_schema(
-    max_explanation_chars: int | None = None, max_evidence: int | None = None
+    max_explanation_chars: int | None = None,
+    max_evidence: int | None = None,
+    event_ids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The JSON schema sent as structured output, so the server can only emit a ModelAnswer,
     optionally with a shorter explanation and fewer evidence ids than ModelAnswer allows (a
-    prompt that asks for a short answer has the grammar hold the model to it)."""
+    prompt that asks for a short answer has the grammar hold the model to it), and with
+    `event_ids` the evidence held to those ids (the case's own: an id past its end cannot be
+    written)."""
     schema = ModelAnswer.model_json_schema()
     properties = schema["properties"]
+    if event_ids is not None:
+        properties["evidence"]["items"] = {"enum": list(event_ids)}
     if max_explanation_chars is not None:
         limit = min(max_explanation_chars, MAX_EXPLANATION_CHARS)
         properties["explanation"]["maxLength"] = limit

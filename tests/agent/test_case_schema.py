@@ -127,13 +127,35 @@ def test_v17_keeps_every_type_open_and_holds_only_the_evidence() -> None:
     assert branches["refund_abuse"]["properties"]["evidence"] == {"type": "array", "maxItems": 0}
 
 
+def test_from_v29_every_answer_may_cite_only_the_cases_own_ids() -> None:
+    """v28's grammar let through an id one past the case's end (`e7` of a case ending at e6),
+    which the grounding check then sent back; v29's cannot write it, first answer or retry."""
+    events = card_testing_sequence().events  # e0 to e6
+    last, past = f"e{len(events) - 1}", f"e{len(events)}"
+    v28, v29 = VerdictPrompt.load("verdict_v28"), VerdictPrompt.load("verdict_v29")
+    for refuted in ((), ("refund_abuse",)):  # the first answer, and the retry that closes a type
+        held, loose = v29.answer_schema(events, refuted), v28.answer_schema(events, refuted)
+        assert _valid(held, _answer("card_testing", ["e1", last]))
+        assert not _valid(held, _answer("card_testing", ["e1", past]))
+        assert _valid(loose, _answer("card_testing", ["e1", past]))  # v28 as recorded
+    grammar = _compiler().compile_json_schema(json.dumps(v29.answer_schema(events)))
+    opening = json.dumps({"explanation": "card_testing (block_account): 6 declines"})[:-1]
+    assert xgrammar.GrammarMatcher(grammar).accept_string(f'{opening}, "evidence": ["{last}"')
+    assert not xgrammar.GrammarMatcher(grammar).accept_string(f'{opening}, "evidence": ["{past}"')
+
+
+def _compiler() -> xgrammar.GrammarCompiler:
+    """xgrammar as vLLM runs it (its cache on), over a vocabulary of single characters."""
+    vocab = [chr(code) for code in range(32, 127)] + ["★", "–", "…", "</s>"]
+    tokenizer = xgrammar.TokenizerInfo(vocab, stop_token_ids=[len(vocab) - 1])
+    return xgrammar.GrammarCompiler(tokenizer, max_threads=8, cache_enabled=True)
+
+
 def test_xgrammar_as_vllm_runs_it_holds_the_closed_retry_to_its_length() -> None:
     """The engine compiles every schema with its first request's backend, xgrammar for a plain
     answer; xgrammar ignores a `maxLength` beside a pattern, and with its cache on (as vLLM runs
     it) fails on a bounded repetition over 128. The pattern carries the bound, in pieces."""
-    vocab = [chr(code) for code in range(32, 127)] + ["★", "–", "…", "</s>"]
-    tokenizer = xgrammar.TokenizerInfo(vocab, stop_token_ids=[len(vocab) - 1])
-    compiler = xgrammar.GrammarCompiler(tokenizer, max_threads=8, cache_enabled=True)
+    compiler = _compiler()
     for limit in (120, 240, 480):
         grammar = compiler.compile_json_schema(
             json.dumps(without_types([], {"scraping_bot"}, limit, 5)), any_whitespace=True
