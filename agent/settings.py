@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     verdict_v4 median 134, verdict_v5 117, verdict_v6 106, verdict_v7 101)."""
 
     # --- agent ---
-    prompt_version: str = "verdict_v28"
-    """Prompt files of the verdict (prompts/<version>_*; see prompts/README.md, verdict_v28)."""
+    prompt_version: str = "verdict_v29"
+    """Prompt files of the verdict (prompts/<version>_*; see prompts/README.md, verdict_v29)."""
     chat_prompt_version: str = "case_chat_v1"
     """Prompt files of the case chat (prompts/<version>_*.md); recorded with each answer."""
     policy_file: Path | None = None
